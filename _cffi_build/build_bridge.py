@@ -117,10 +117,20 @@ def wrappers() -> tuple[str, str]:
 def _compile_flags() -> tuple[list[str], list[str], list[str]]:
     if sys.platform == "win32":
         return ["/W3"], [], ["ws2_32", "kernel32"]
-    compile_args = ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"]
+    compile_args = [
+        "-std=gnu11",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter",
+        "-fvisibility=hidden",
+    ]
     link_args: list[str] = []
     if os.environ.get("HCSAIO_SANITIZE") == "1":
-        san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined"]
+        san = [
+            "-fsanitize=address,undefined",
+            "-fno-omit-frame-pointer",
+            "-fno-sanitize-recover=undefined",
+        ]
         compile_args += san + ["-O1", "-g"]
         link_args += san
     return compile_args, link_args, ["dl", "pthread"]
@@ -136,7 +146,10 @@ def make_ffi() -> FFI:
     ffi.set_source(
         "hcsaio._bridge",
         '#include "bridge_internal.h"\n\n' + defs,
-        sources=[str((BRIDGE / f).relative_to(HERE.parent)) for f in ("dispatcher.c", "loader.c", "platform.c")],
+        sources=[
+            str((BRIDGE / f).relative_to(HERE.parent))
+            for f in ("dispatcher.c", "loader.c", "platform.c")
+        ],
         include_dirs=[str(INCLUDE), str(BRIDGE)],
         define_macros=[("_GNU_SOURCE", "1")] if sys.platform != "win32" else [],
         extra_compile_args=compile_args,

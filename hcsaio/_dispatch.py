@@ -1,0 +1,303 @@
+"""Per-event-loop dispatchers: from bridge records to awaiting tasks.
+
+One :class:`Dispatcher` exists per running event loop (kept in an anyio
+``RunVar``, so several loops in several threads each get their own and no
+module-level per-loop table exists). It owns a bridge slot (the C queue the
+trampolines push to) and a wake-up channel, and maps tokens to:
+
+* completion waiters (one-shot, popped when the completion arrives);
+* event sinks (long-lived: a compute system's or process's callback);
+* orphans: operations abandoned after a cancel grace period; their late
+  completion closes the operation here.
+
+Wake-up strategies (``HCSAIO_WAKEUP`` overrides the automatic choice):
+
+* ``eventfd``: Linux selector loops and uvloop. ``loop.add_reader`` on an
+  eventfd; the drain runs as a plain loop callback, no task involved.
+* ``socket``: a socketpair whose read end a system task awaits with
+  ``anyio.wait_readable``. Works wherever anyio does: trio, and asyncio's
+  Proactor loop on Windows, which has no ``add_reader``.
+
+Either way, a burst of completions costs one wake-up and one drain call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import sys
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio
+import sniffio
+from anyio.lowlevel import RunVar
+
+from ._native import queue as native_queue
+from ._native.handles import Handle
+from ._native.operation import close_operation
+from ._waiters import AsyncioWaiter, TrioWaiter, Waiter
+
+WakeStrategy = Literal["eventfd", "socket"]
+EventSink = Callable[[int, bytes | None], None]
+
+_TOKEN_SEQ_MASK = 0xFFFFFFFF
+
+
+@dataclass
+class PendingOperation:
+    """An HCS operation in flight, for :func:`hcsaio.pending_operations`."""
+
+    operation: str
+    id: str | None
+    pid: int | None
+    started: float  # time.monotonic()
+    state: Literal["running", "cancelling", "abandoned"] = "running"
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _choose_strategy(flavour: str) -> WakeStrategy:
+    forced = os.environ.get("HCSAIO_WAKEUP", "").strip().lower()
+    if forced in ("eventfd", "socket"):
+        if forced == "eventfd" and (flavour != "asyncio" or not hasattr(os, "eventfd")):
+            raise RuntimeError("HCSAIO_WAKEUP=eventfd needs asyncio with a selector loop on Linux")
+        return forced  # type: ignore[return-value]
+    if forced:
+        raise ValueError(f"HCSAIO_WAKEUP must be 'eventfd' or 'socket', not {forced!r}")
+    if (
+        flavour == "asyncio"
+        and hasattr(os, "eventfd")
+        and _supports_add_reader(asyncio.get_running_loop())
+    ):
+        return "eventfd"
+    return "socket"
+
+
+def _supports_add_reader(loop: asyncio.AbstractEventLoop) -> bool:
+    # ProactorEventLoop raises NotImplementedError from add_reader.
+    return not (
+        sys.platform == "win32" and isinstance(loop, getattr(asyncio, "ProactorEventLoop", ()))
+    )
+
+
+class Dispatcher:
+    """Routes bridge records to waiters and sinks for one event loop."""
+
+    def __init__(self, flavour: str, strategy: WakeStrategy) -> None:
+        self.flavour = flavour
+        self.strategy = strategy
+        self._waiters: dict[int, Waiter] = {}
+        self._sinks: dict[int, EventSink] = {}
+        self._orphans: dict[int, int] = {}  # token -> library index
+        self.pending: dict[int, PendingOperation] = {}
+        self._seq = 0
+        self._closed = False
+        self._resources = _Resources(strategy)
+        self._queue = self._resources.queue
+        self._eventfd = self._resources.eventfd
+        self._rsock = self._resources.rsock
+        self._new_waiter: Callable[[], Waiter]
+        if flavour == "asyncio":
+            loop = asyncio.get_running_loop()
+            self._new_waiter = lambda: AsyncioWaiter(loop)
+        else:
+            self._new_waiter = TrioWaiter
+
+    # ---- start/stop -------------------------------------------------------
+
+    def _start(self) -> None:
+        if self.flavour == "asyncio":
+            loop = asyncio.get_running_loop()
+            if self.strategy == "eventfd":
+                loop.add_reader(self._eventfd, self._on_eventfd)
+            else:
+                self._pump_task = loop.create_task(self._pump(), name="hcsaio-dispatcher")
+            # Close the native slot when the loop goes away; the finalizer
+            # must not reference self, or the loop would keep us alive.
+            weakref.finalize(loop, self._resources.release)
+        else:
+            import trio
+
+            trio.lowlevel.spawn_system_task(self._pump, name="hcsaio-dispatcher")
+
+    def close(self) -> None:
+        """Stop dispatching; the bridge disposes of late records itself."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.strategy == "eventfd":
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self._eventfd)
+        self._resources.release()
+
+    async def _pump(self) -> None:
+        assert self._rsock is not None
+        try:
+            while True:
+                await anyio.wait_readable(self._rsock)
+                with contextlib.suppress(BlockingIOError, InterruptedError):
+                    self._rsock.recv(4096)
+                self.drain()
+        finally:
+            self.close()
+
+    def _on_eventfd(self) -> None:
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            os.eventfd_read(self._eventfd)
+        self.drain()
+
+    # ---- tokens -----------------------------------------------------------
+
+    def new_token(self, library: int) -> int:
+        """A token unique among this dispatcher's live tokens."""
+        if self._closed:
+            raise RuntimeError("hcsaio's dispatcher for this event loop is closed")
+        base = self._queue.token_base | (library << 56)
+        while True:
+            self._seq = (self._seq + 1) & _TOKEN_SEQ_MASK or 1
+            token = base | self._seq
+            if (
+                token not in self._waiters
+                and token not in self._sinks
+                and token not in self._orphans
+            ):
+                return token
+
+    def expect(self, token: int) -> Waiter:
+        waiter = self._waiters[token] = self._new_waiter()
+        return waiter
+
+    def forget(self, token: int) -> None:
+        """The operation never started: no completion will come (HCS does not
+        call back for a synchronous failure)."""
+        self._waiters.pop(token, None)
+        self.pending.pop(token, None)
+
+    def abandon(self, token: int, library: int) -> None:
+        """Stop waiting for an operation; close it when it completes."""
+        self._waiters.pop(token, None)
+        self._orphans[token] = library
+        entry = self.pending.get(token)
+        if entry is not None:
+            entry.state = "abandoned"
+
+    def subscribe(self, token: int, sink: EventSink) -> None:
+        self._sinks[token] = sink
+
+    def unsubscribe(self, token: int) -> None:
+        self._sinks.pop(token, None)
+
+    # ---- draining ---------------------------------------------------------
+
+    def drain(self) -> int:
+        """Deliver every queued record; returns how many there were."""
+        records = self._queue.drain()
+        for record in records:
+            token, kind, status, document, operation, info = record
+            if kind == native_queue.COMPLETION:
+                waiter = self._waiters.pop(token, None)
+                if waiter is not None:
+                    waiter.resolve(record)
+                else:
+                    self._dispose(token, operation, info)
+            else:
+                sink = self._sinks.get(token)
+                if sink is not None:
+                    sink(status & 0xFFFFFFFF, document)
+        return len(records)
+
+    def _dispose(self, token: int, operation: Handle, info: Any) -> None:
+        library = self._orphans.pop(token, None)
+        self.pending.pop(token, None)
+        if library is not None:
+            close_operation(library, operation)
+        if info is not None:
+            for handle in (info.stdin, info.stdout, info.stderr):
+                if handle is not None:
+                    native_queue.close_std_handle(handle)
+
+    def stats(self) -> dict[str, int]:
+        s = self._queue.stats()
+        return {
+            "waiters": len(self._waiters),
+            "sinks": len(self._sinks),
+            "orphans": len(self._orphans),
+            "pushed": s.pushed,
+            "wakes": s.wakes,
+            "drained": s.drained,
+            "drains": s.drains,
+            "high_water": s.high_water,
+        }
+
+
+class _Resources:
+    """The native slot and wake-up fds of a dispatcher, released exactly once
+    (by ``Dispatcher.close`` or by the loop's finalizer, whichever is first)."""
+
+    def __init__(self, strategy: WakeStrategy) -> None:
+        self.eventfd = -1
+        self.rsock: socket.socket | None = None
+        self.wsock: socket.socket | None = None
+        if strategy == "eventfd":
+            self.eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+            self.queue = native_queue.NativeQueue(native_queue.WAKE_EVENTFD, self.eventfd)
+        else:
+            self.rsock, self.wsock = socket.socketpair()
+            self.rsock.setblocking(False)
+            self.wsock.setblocking(False)
+            self.queue = native_queue.NativeQueue(native_queue.WAKE_SOCKET, self.wsock.fileno())
+        self.released = False
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        # Close the slot first: the bridge writes wake-ups under the slot
+        # lock, so afterwards no HCS thread can touch the fds closed below.
+        self.queue.close()
+        if self.eventfd >= 0:
+            os.close(self.eventfd)
+        for sock in (self.rsock, self.wsock):
+            if sock is not None:
+                sock.close()
+
+
+_CURRENT: RunVar[Dispatcher] = RunVar("hcsaio_dispatcher")
+_ALL: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
+
+
+def current_dispatcher() -> Dispatcher:
+    """The dispatcher of the running event loop, created on first use."""
+    try:
+        return _CURRENT.get()
+    except LookupError:
+        pass
+    flavour = sniffio.current_async_library()
+    if flavour not in ("asyncio", "trio"):
+        raise RuntimeError(f"hcsaio supports asyncio and trio, not {flavour}")
+    dispatcher = Dispatcher(flavour, _choose_strategy(flavour))
+    dispatcher._start()
+    _CURRENT.set(dispatcher)
+    _ALL.add(dispatcher)
+    return dispatcher
+
+
+def all_pending() -> list[PendingOperation]:
+    """Operations in flight in every live dispatcher (every loop, every thread)."""
+    result: list[PendingOperation] = []
+    for dispatcher in list(_ALL):
+        for _ in range(3):  # another thread may be mutating its table
+            try:
+                result.extend(list(dispatcher.pending.values()))
+                break
+            except RuntimeError:
+                continue
+    return result

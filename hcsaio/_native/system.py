@@ -1,0 +1,93 @@
+"""Compute system calls (computecore §3.2)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from . import strings
+from ._calls import started
+from ._ffi import ffi, lib
+from .handles import Handle
+from .operation import context, event_callback
+from .result import check
+
+GENERIC_ALL: Final = 0x10000000
+
+#: Asynchronous calls of shape (system, operation, options/query).
+_SIMPLE_CALLS: Final = {
+    "HcsStartComputeSystem": lib.hb_call_HcsStartComputeSystem,
+    "HcsShutDownComputeSystem": lib.hb_call_HcsShutDownComputeSystem,
+    "HcsTerminateComputeSystem": lib.hb_call_HcsTerminateComputeSystem,
+    "HcsCrashComputeSystem": lib.hb_call_HcsCrashComputeSystem,
+    "HcsPauseComputeSystem": lib.hb_call_HcsPauseComputeSystem,
+    "HcsResumeComputeSystem": lib.hb_call_HcsResumeComputeSystem,
+    "HcsSaveComputeSystem": lib.hb_call_HcsSaveComputeSystem,
+    "HcsGetComputeSystemProperties": lib.hb_call_HcsGetComputeSystemProperties,
+}
+
+
+def create(library: int, id: str, configuration: str, op: Handle) -> Handle:
+    """HcsCreateComputeSystem. The system handle is valid as soon as the
+    call returns S_OK; the operation reports whether creation succeeded."""
+    out = ffi.new("HCS_SYSTEM *")
+    hr = lib.hb_call_HcsCreateComputeSystem(
+        library,
+        strings.wide(id, "id"),
+        strings.wide(configuration, "configuration"),
+        op,
+        ffi.NULL,
+        out,
+    )
+    started(hr, "HcsCreateComputeSystem", library, op, id=id)
+    return Handle(out[0])
+
+
+def open(library: int, id: str) -> Handle:
+    out = ffi.new("HCS_SYSTEM *")
+    hr = lib.hb_call_HcsOpenComputeSystem(library, strings.wide(id, "id"), GENERIC_ALL, out)
+    check(hr, "HcsOpenComputeSystem", id=id)
+    return Handle(out[0])
+
+
+def close(library: int, system: Handle) -> None:
+    """HcsCloseComputeSystem: unregisters the callback and waits for running
+    callbacks to drain; no event follows. Our callbacks never wait on
+    Python, so calling this on the event loop's thread cannot deadlock."""
+    lib.hb_call_HcsCloseComputeSystem(library, system)
+
+
+def call(
+    name: str, library: int, system: Handle, op: Handle, argument: str | None, *, id: str
+) -> None:
+    """Start one of the (system, operation, options) calls by export name."""
+    fn = _SIMPLE_CALLS[name]
+    hr = fn(library, system, op, strings.wide(argument, "options"))
+    started(hr, name, library, op, id=id)
+
+
+def modify(library: int, system: Handle, op: Handle, configuration: str, *, id: str) -> None:
+    hr = lib.hb_call_HcsModifyComputeSystem(
+        library, system, op, strings.wide(configuration, "configuration"), ffi.NULL
+    )
+    started(hr, "HcsModifyComputeSystem", library, op, id=id)
+
+
+def enumerate(library: int, query: str | None, op: Handle) -> None:
+    hr = lib.hb_call_HcsEnumerateComputeSystems(library, strings.wide(query, "query"), op)
+    started(hr, "HcsEnumerateComputeSystems", library, op)
+
+
+def set_callback(library: int, system: Handle, token: int, options: int, *, id: str) -> None:
+    hr = lib.hb_call_HcsSetComputeSystemCallback(
+        library, system, options, context(token), event_callback()
+    )
+    check(hr, "HcsSetComputeSystemCallback", id=id)
+
+
+def wait_for_exit(library: int, system: Handle, timeout_ms: int, *, id: str) -> str | None:
+    """HcsWaitForComputeSystemExit (blocking): the SystemExitStatus document."""
+    out = strings.out_string()
+    hr = lib.hb_call_HcsWaitForComputeSystemExit(library, system, timeout_ms, out)
+    document = strings.take(library, out)
+    check(hr, "HcsWaitForComputeSystemExit", document, id=id)
+    return document

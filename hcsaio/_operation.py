@@ -1,0 +1,151 @@
+"""Running one HCS operation under the cancellation contract.
+
+An HCS asynchronous call goes: create an ``HCS_OPERATION`` whose context
+is a dispatcher token and whose completion callback is the bridge's C
+trampoline; start the call; await the completion record; close the
+operation. On timeout or cancellation:
+
+1. ``HcsCancelOperation`` (documented as E_NOTIMPL on Windows; the
+   emulator implements it; hcsshim ignores the result and so do we);
+2. wait, shielded from further cancellation, for the completion, so nothing
+   the call uses is freed under HCS's feet; only then close the operation;
+3. if the completion does not arrive within ``CANCEL_GRACE`` seconds, the
+   operation is *abandoned*, not freed: the dispatcher closes it when its
+   completion finally arrives (or the bridge does, if the loop is gone);
+4. raise ``HcsTimeoutError`` for our own timeout (its message names the
+   operation, the target and the time waited, which hcsshim's "timeout
+   waiting for notification" never did), or re-raise the cancellation.
+
+Resources a completed-but-unwanted operation produced (process pipes) are
+closed, so a timed-out ``create_process`` leaks no fd.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from ._dispatch import PendingOperation, current_dispatcher
+from ._native import operation as native_operation
+from ._native import queue as native_queue
+from ._native.handles import Handle, ProcessInfo
+from ._native.library import Library
+from ._native.result import failed, raise_for
+from .errors import HcsTimeoutError
+
+T = TypeVar("T")
+
+#: Seconds to wait for an operation to finish after asking HCS to cancel it,
+#: before abandoning it (it is still closed when it completes).
+CANCEL_GRACE = 10.0
+
+HCS_E_OPERATION_TIMEOUT = 0x80370118
+
+
+@dataclass(frozen=True, slots=True)
+class Completed(Generic[T]):
+    """A finished operation: what the start call returned (e.g. the new
+    process handle), the operation's HRESULT, its result document and, for
+    process creation, the process information."""
+
+    started: T
+    hresult: int
+    document: bytes | None
+    process_info: ProcessInfo | None
+
+
+def _validate_timeout(timeout: float | None) -> None:
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(
+            f"timeout must be a number of seconds or None, not {type(timeout).__name__}"
+        )
+    if not timeout >= 0:  # also rejects NaN
+        raise ValueError(f"timeout must be >= 0 seconds, got {timeout!r}")
+
+
+async def run(
+    library: Library,
+    name: str,
+    start: Callable[[Handle], T],
+    *,
+    timeout: float | None = None,
+    id: str | None = None,
+    pid: int | None = None,
+    on_error: Callable[[T], None] | None = None,
+) -> Completed[T]:
+    """Run one asynchronous HCS call to completion. Does not raise for a
+    failed HRESULT (callers decide, e.g. shutdown tolerates "already
+    stopped"); see :func:`run_checked`. If this raises after ``start``
+    returned, ``on_error`` receives what ``start`` returned (so a handle
+    created by the call, such as a new process, is closed)."""
+    _validate_timeout(timeout)
+    dispatcher = current_dispatcher()
+    token = dispatcher.new_token(library.index)
+    waiter = dispatcher.expect(token)
+    op = native_operation.create_operation(library.index, token)
+    try:
+        started = start(op)
+    except BaseException:
+        # A synchronous failure: HCS does not call back, nothing is pending.
+        dispatcher.forget(token)
+        native_operation.close_operation(library.index, op)
+        raise
+    entry = PendingOperation(name, id, pid, time.monotonic())
+    dispatcher.pending[token] = entry
+    try:
+        await waiter.wait(timeout)
+    except BaseException as exc:
+        entry.state = "cancelling"
+        native_operation.cancel_operation(library.index, op)
+        if await waiter.wait_shielded(CANCEL_GRACE):
+            _, _, status, _, _, info = waiter.record
+            native_operation.close_operation(library.index, op)
+            dispatcher.pending.pop(token, None)
+            _close_pipes(info)
+            outcome: int | None = status
+        else:
+            dispatcher.abandon(token, library.index)
+            outcome = None
+        if on_error is not None:
+            on_error(started)
+        if isinstance(exc, TimeoutError) and not isinstance(exc, HcsTimeoutError):
+            raise HcsTimeoutError(
+                HCS_E_OPERATION_TIMEOUT, name, id=id, pid=pid, waited=entry.elapsed, outcome=outcome
+            ) from None
+        raise
+    dispatcher.pending.pop(token, None)
+    native_operation.close_operation(library.index, op)
+    _, _, status, document, _, info = waiter.record
+    return Completed(started, status, document, info)
+
+
+async def run_checked(
+    library: Library,
+    name: str,
+    start: Callable[[Handle], T],
+    *,
+    timeout: float | None = None,
+    id: str | None = None,
+    pid: int | None = None,
+    on_error: Callable[[T], None] | None = None,
+) -> Completed[T]:
+    """:func:`run`, raising the matching ``HcsError`` for a failed HRESULT."""
+    done = await run(library, name, start, timeout=timeout, id=id, pid=pid, on_error=on_error)
+    if failed(done.hresult):
+        _close_pipes(done.process_info)
+        if on_error is not None:
+            on_error(done.started)
+        raise_for(done.hresult, name, done.document, id=id, pid=pid)
+    return done
+
+
+def _close_pipes(info: ProcessInfo | None) -> None:
+    if info is None:
+        return
+    for handle in (info.stdin, info.stdout, info.stderr):
+        if handle is not None:
+            native_queue.close_std_handle(handle)

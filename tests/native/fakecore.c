@@ -1,0 +1,614 @@
+/*
+ * fakecore.c - a test double of computecore.dll for the bridge's hard races.
+ *
+ * The emulator is the real implementation of the ABI; this library exists to
+ * make the bridge face what is hard to provoke on purpose: completions fired
+ * from many native threads at once, bursts, out-of-order completion,
+ * completion before the starting call returns, and callbacks racing with
+ * handle close. It implements the operation functions for real (refcounted
+ * operations, results, waits, cancel) and a few system/process calls whose
+ * behaviour is scripted by their `options` string:
+ *
+ *   "delay_us=N"    complete N microseconds later, on a worker thread
+ *   "hr=0x..."      complete with this HRESULT (default S_OK)
+ *   "doc=TEXT"      result document (must be last: it takes the rest)
+ *   "sync"          complete (callback has run) before the call returns
+ *   "hold"          queue until fake_release() (for measured bursts)
+ *   "never"         complete only when cancelled
+ *   "fail=0x..."    fail synchronously with this HRESULT (no callback)
+ *
+ * Completions run on FAKE_THREADS worker threads; events are fired by
+ * fake_emit_events() from its own threads. Closing a system or process
+ * handle waits for its running callbacks and no event follows, as HCS
+ * documents. Control and statistics functions are prefixed fake_.
+ *
+ * Built by the tests with the system compiler (and with ASan/UBSan by
+ * `nox -s sanitize`); not shipped.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hcs_defs.h"
+#include "hcs_errors.h"
+
+#define API __attribute__((visibility("default")))
+#define FAKE_THREADS 8
+
+/* ---------------- strings ---------------- */
+
+static char16_t *dup16_from_ascii(const char *s, size_t n) {
+    char16_t *out = (char16_t *)malloc((n + 1) * sizeof(char16_t));
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) out[i] = (unsigned char)s[i];
+    out[n] = 0;
+    return out;
+}
+
+static char16_t *dup16(const char16_t *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    char16_t *out = (char16_t *)malloc((n + 1) * sizeof(char16_t));
+    if (!out) return NULL;
+    memcpy(out, s, (n + 1) * sizeof(char16_t));
+    return out;
+}
+
+static atomic_long g_strings_out; /* returned strings not yet freed */
+
+API void *LocalFree(void *p) {
+    if (p) {
+        atomic_fetch_sub(&g_strings_out, 1);
+        free(p);
+    }
+    return NULL;
+}
+
+API void CoTaskMemFree(void *p) { LocalFree(p); }
+
+/* ---------------- handles with callbacks ---------------- */
+
+typedef struct fake_handle {
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    HCS_EVENT_CALLBACK callback;
+    void *context;
+    int running;   /* callbacks in flight */
+    int closed;
+    int is_process;
+    atomic_int refs;
+} fake_handle;
+
+static atomic_long g_live_handles;
+
+static fake_handle *handle_new(int is_process) {
+    fake_handle *h = (fake_handle *)calloc(1, sizeof *h);
+    if (!h) return NULL;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->idle, NULL);
+    h->is_process = is_process;
+    atomic_store(&h->refs, 1);
+    atomic_fetch_add(&g_live_handles, 1);
+    return h;
+}
+
+static void handle_unref(fake_handle *h) {
+    if (atomic_fetch_sub(&h->refs, 1) == 1) {
+        pthread_mutex_destroy(&h->lock);
+        pthread_cond_destroy(&h->idle);
+        free(h);
+        atomic_fetch_sub(&g_live_handles, 1);
+    }
+}
+
+/* Deliver one event unless the handle is closed; the close path waits for
+ * `running` to reach zero, so no event starts after close returns. */
+static void handle_fire(fake_handle *h, HCS_EVENT_TYPE type, const char16_t *data) {
+    pthread_mutex_lock(&h->lock);
+    if (h->closed || h->callback == NULL) {
+        pthread_mutex_unlock(&h->lock);
+        return;
+    }
+    h->running++;
+    HCS_EVENT_CALLBACK cb = h->callback;
+    void *ctx = h->context;
+    pthread_mutex_unlock(&h->lock);
+    HCS_EVENT ev = {type, data, NULL};
+    cb(&ev, ctx); /* never under our lock */
+    pthread_mutex_lock(&h->lock);
+    if (--h->running == 0) pthread_cond_broadcast(&h->idle);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void handle_close(fake_handle *h) {
+    pthread_mutex_lock(&h->lock);
+    h->closed = 1;
+    while (h->running > 0) pthread_cond_wait(&h->idle, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+    handle_unref(h);
+}
+
+/* ---------------- operations ---------------- */
+
+enum { OP_IDLE, OP_PENDING, OP_DONE };
+
+typedef struct fake_op {
+    pthread_mutex_t lock;
+    pthread_cond_t done_cv;
+    atomic_int refs;
+    int state;
+    int cancelled;
+    HCS_OPERATION_TYPE type;
+    const void *context;
+    HCS_OPERATION_COMPLETION callback;
+    HRESULT result;
+    char16_t *doc;
+    HCS_PROCESS_INFORMATION pinfo;
+    int has_pinfo;
+    uint64_t id;
+    /* scheduling */
+    long delay_us;
+    struct fake_op *next;
+} fake_op;
+
+static atomic_long g_live_ops;
+static atomic_ullong g_next_op_id = 1;
+
+static void op_unref(fake_op *op) {
+    if (atomic_fetch_sub(&op->refs, 1) == 1) {
+        if (op->has_pinfo) { /* nobody took the pipes */
+            close((int)(intptr_t)op->pinfo.StdInput);
+            close((int)(intptr_t)op->pinfo.StdOutput);
+        }
+        free(op->doc);
+        pthread_mutex_destroy(&op->lock);
+        pthread_cond_destroy(&op->done_cv);
+        free(op);
+        atomic_fetch_sub(&g_live_ops, 1);
+    }
+}
+
+API HCS_OPERATION HcsCreateOperation(const void *context, HCS_OPERATION_COMPLETION callback) {
+    fake_op *op = (fake_op *)calloc(1, sizeof *op);
+    if (!op) return NULL;
+    pthread_mutex_init(&op->lock, NULL);
+    pthread_cond_init(&op->done_cv, NULL);
+    atomic_store(&op->refs, 1);
+    op->type = HcsOperationTypeNone;
+    op->context = context;
+    op->callback = callback;
+    op->id = atomic_fetch_add(&g_next_op_id, 1);
+    atomic_fetch_add(&g_live_ops, 1);
+    return (HCS_OPERATION)op;
+}
+
+API void HcsCloseOperation(HCS_OPERATION operation) {
+    if (operation) op_unref((fake_op *)operation);
+}
+
+API void *HcsGetOperationContext(HCS_OPERATION operation) { return (void *)((fake_op *)operation)->context; }
+
+API HRESULT HcsSetOperationContext(HCS_OPERATION operation, const void *context) {
+    ((fake_op *)operation)->context = context;
+    return S_OK_HR;
+}
+
+API HCS_OPERATION_TYPE HcsGetOperationType(HCS_OPERATION operation) { return ((fake_op *)operation)->type; }
+
+API UINT64 HcsGetOperationId(HCS_OPERATION operation) { return ((fake_op *)operation)->id; }
+
+API HRESULT HcsSetOperationCallback(HCS_OPERATION operation, const void *context, HCS_OPERATION_COMPLETION callback) {
+    fake_op *op = (fake_op *)operation;
+    pthread_mutex_lock(&op->lock);
+    op->context = context;
+    op->callback = callback;
+    pthread_mutex_unlock(&op->lock);
+    return S_OK_HR;
+}
+
+static HRESULT op_result_locked(fake_op *op, HCS_PROCESS_INFORMATION *pinfo, PWSTR *doc) {
+    if (op->state == OP_IDLE) return HCS_E_OPERATION_NOT_STARTED_HR;
+    if (op->state == OP_PENDING) return HCS_E_OPERATION_PENDING_HR;
+    if (doc) {
+        *doc = NULL;
+        if (op->doc) {
+            *doc = dup16(op->doc);
+            if (*doc) atomic_fetch_add(&g_strings_out, 1);
+        }
+    }
+    if (pinfo) {
+        if (op->type != HcsOperationTypeCreateProcess) return E_INVALIDARG_HR;
+        if (op->has_pinfo && op->result >= 0) {
+            *pinfo = op->pinfo; /* ownership moves to the caller, once */
+            op->has_pinfo = 0;
+        } else {
+            memset(pinfo, 0, sizeof *pinfo);
+        }
+    }
+    return op->result;
+}
+
+API HRESULT HcsGetOperationResult(HCS_OPERATION operation, PWSTR *resultDocument) {
+    fake_op *op = (fake_op *)operation;
+    pthread_mutex_lock(&op->lock);
+    HRESULT hr = op_result_locked(op, NULL, resultDocument);
+    pthread_mutex_unlock(&op->lock);
+    return hr;
+}
+
+API HRESULT HcsGetOperationResultAndProcessInfo(HCS_OPERATION operation, HCS_PROCESS_INFORMATION *pi, PWSTR *doc) {
+    fake_op *op = (fake_op *)operation;
+    pthread_mutex_lock(&op->lock);
+    HRESULT hr = op_result_locked(op, pi, doc);
+    pthread_mutex_unlock(&op->lock);
+    return hr;
+}
+
+static int wait_done(fake_op *op, DWORD timeout_ms) {
+    if (timeout_ms == HCS_INFINITE) {
+        while (op->state != OP_DONE) pthread_cond_wait(&op->done_cv, &op->lock);
+        return 1;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (op->state != OP_DONE) {
+        if (pthread_cond_timedwait(&op->done_cv, &op->lock, &ts) == ETIMEDOUT) return op->state == OP_DONE;
+    }
+    return 1;
+}
+
+API HRESULT HcsWaitForOperationResult(HCS_OPERATION operation, DWORD timeoutMs, PWSTR *doc) {
+    fake_op *op = (fake_op *)operation;
+    pthread_mutex_lock(&op->lock);
+    HRESULT hr;
+    if (op->state == OP_IDLE) hr = HCS_E_OPERATION_NOT_STARTED_HR;
+    else if (!wait_done(op, timeoutMs)) hr = HCS_E_OPERATION_TIMEOUT_HR;
+    else hr = op_result_locked(op, NULL, doc);
+    pthread_mutex_unlock(&op->lock);
+    return hr;
+}
+
+API HRESULT HcsWaitForOperationResultAndProcessInfo(HCS_OPERATION operation, DWORD timeoutMs,
+                                                    HCS_PROCESS_INFORMATION *pi, PWSTR *doc) {
+    fake_op *op = (fake_op *)operation;
+    pthread_mutex_lock(&op->lock);
+    HRESULT hr;
+    if (op->state == OP_IDLE) hr = HCS_E_OPERATION_NOT_STARTED_HR;
+    else if (!wait_done(op, timeoutMs)) hr = HCS_E_OPERATION_TIMEOUT_HR;
+    else hr = op_result_locked(op, pi, doc);
+    pthread_mutex_unlock(&op->lock);
+    return hr;
+}
+
+/* Mark done and run the completion callback (outside any lock). The
+ * worker's reference keeps the op alive during the callback even if the
+ * caller closes it concurrently. */
+static void op_complete(fake_op *op, HRESULT hr) {
+    pthread_mutex_lock(&op->lock);
+    if (op->state == OP_DONE) {
+        pthread_mutex_unlock(&op->lock);
+        return;
+    }
+    if (op->cancelled) hr = E_CANCELLED_HR;
+    op->result = hr;
+    op->state = OP_DONE;
+    pthread_cond_broadcast(&op->done_cv);
+    HCS_OPERATION_COMPLETION cb = op->callback;
+    const void *ctx = op->context;
+    pthread_mutex_unlock(&op->lock);
+    if (cb) cb((HCS_OPERATION)op, (void *)ctx);
+}
+
+/* ---------------- worker pool ---------------- */
+
+static pthread_mutex_t g_q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_q_cv = PTHREAD_COND_INITIALIZER;
+static fake_op *g_q_head, *g_q_tail;
+static fake_op *g_held_head; /* "hold" ops until fake_release */
+static fake_op *g_never_head; /* "never" ops, completed by cancel */
+static pthread_t g_workers[FAKE_THREADS];
+static int g_started;
+static atomic_long g_completions_fired;
+
+static void *worker_main(void *arg) {
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&g_q_lock);
+        while (g_q_head == NULL) pthread_cond_wait(&g_q_cv, &g_q_lock);
+        fake_op *op = g_q_head;
+        g_q_head = op->next;
+        if (!g_q_head) g_q_tail = NULL;
+        pthread_mutex_unlock(&g_q_lock);
+        if (op->delay_us > 0) usleep((useconds_t)op->delay_us);
+        op_complete(op, op->result);
+        atomic_fetch_add(&g_completions_fired, 1);
+        op_unref(op); /* the worker's reference */
+    }
+    return NULL;
+}
+
+static void ensure_workers(void) {
+    pthread_mutex_lock(&g_q_lock);
+    if (!g_started) {
+        g_started = 1;
+        for (int i = 0; i < FAKE_THREADS; i++) {
+            pthread_create(&g_workers[i], NULL, worker_main, NULL);
+            pthread_detach(g_workers[i]);
+        }
+    }
+    pthread_mutex_unlock(&g_q_lock);
+}
+
+static void enqueue_locked(fake_op *op) {
+    op->next = NULL;
+    if (g_q_tail) g_q_tail->next = op;
+    else g_q_head = op;
+    g_q_tail = op;
+}
+
+typedef struct script {
+    long delay_us;
+    HRESULT hr;
+    HRESULT fail;
+    int sync, hold, never;
+    const char16_t *doc;
+} script;
+
+static void parse_script(PCWSTR options, script *s) {
+    memset(s, 0, sizeof *s);
+    if (!options) return;
+    char buf[256];
+    size_t i = 0;
+    while (options[i]) {
+        size_t n = 0;
+        while (options[i] && options[i] != ';' && n < sizeof buf - 1) {
+            if (n == 4 && strncmp(buf, "doc=", 4) == 0) break;
+            buf[n++] = (char)options[i++];
+        }
+        buf[n] = 0;
+        if (strncmp(buf, "doc=", 4) == 0) {
+            s->doc = options + i;
+            return;
+        }
+        if (strncmp(buf, "delay_us=", 9) == 0) s->delay_us = strtol(buf + 9, NULL, 0);
+        else if (strncmp(buf, "hr=", 3) == 0) s->hr = (HRESULT)(uint32_t)strtoul(buf + 3, NULL, 0);
+        else if (strncmp(buf, "fail=", 5) == 0) s->fail = (HRESULT)(uint32_t)strtoul(buf + 5, NULL, 0);
+        else if (strcmp(buf, "sync") == 0) s->sync = 1;
+        else if (strcmp(buf, "hold") == 0) s->hold = 1;
+        else if (strcmp(buf, "never") == 0) s->never = 1;
+        if (options[i] == ';') i++;
+    }
+}
+
+/* Start a scripted operation of the given type. */
+static HRESULT start_op(HCS_OPERATION operation, HCS_OPERATION_TYPE type, PCWSTR options) {
+    fake_op *op = (fake_op *)operation;
+    if (!op) return E_INVALIDARG_HR;
+    script s;
+    parse_script(options, &s);
+    if (s.fail < 0) return s.fail; /* synchronous failure: no callback */
+    pthread_mutex_lock(&op->lock);
+    if (op->state != OP_IDLE) {
+        pthread_mutex_unlock(&op->lock);
+        return HCS_E_OPERATION_ALREADY_STARTED_HR;
+    }
+    op->state = OP_PENDING;
+    op->type = type;
+    op->result = s.hr;
+    op->delay_us = s.delay_us;
+    if (s.doc) op->doc = dup16(s.doc);
+    if (type == HcsOperationTypeCreateProcess && s.hr >= 0) {
+        int fds[2];
+        if (pipe(fds) == 0) {
+            op->pinfo.ProcessId = (DWORD)op->id;
+            op->pinfo.StdInput = (HANDLE)(intptr_t)fds[1];
+            op->pinfo.StdOutput = (HANDLE)(intptr_t)fds[0];
+            op->pinfo.StdError = NULL;
+            op->has_pinfo = 1;
+        }
+    }
+    pthread_mutex_unlock(&op->lock);
+    ensure_workers();
+    atomic_fetch_add(&op->refs, 1); /* the scheduler's reference */
+    if (s.sync) {
+        /* Completion (callback included) happens before this call returns,
+         * on another thread, as HCS may do. */
+        pthread_mutex_lock(&g_q_lock);
+        enqueue_locked(op);
+        pthread_cond_signal(&g_q_cv);
+        pthread_mutex_unlock(&g_q_lock);
+        pthread_mutex_lock(&op->lock);
+        while (op->state != OP_DONE) pthread_cond_wait(&op->done_cv, &op->lock);
+        pthread_mutex_unlock(&op->lock);
+        usleep(200); /* let the callback itself finish running, usually */
+        return S_OK_HR;
+    }
+    pthread_mutex_lock(&g_q_lock);
+    if (s.never) {
+        op->next = g_never_head;
+        g_never_head = op;
+    } else if (s.hold) {
+        op->next = g_held_head;
+        g_held_head = op;
+    } else {
+        enqueue_locked(op);
+        pthread_cond_signal(&g_q_cv);
+    }
+    pthread_mutex_unlock(&g_q_lock);
+    return S_OK_HR;
+}
+
+API HRESULT HcsCancelOperation(HCS_OPERATION operation) {
+    fake_op *op = (fake_op *)operation;
+    pthread_mutex_lock(&op->lock);
+    int state = op->state;
+    if (state == OP_PENDING) op->cancelled = 1;
+    pthread_mutex_unlock(&op->lock);
+    if (state == OP_IDLE) return HCS_E_OPERATION_NOT_STARTED_HR;
+    if (state == OP_DONE) return S_OK_HR;
+    /* A "never" op is parked: move it to the run queue so it completes now. */
+    pthread_mutex_lock(&g_q_lock);
+    for (fake_op **pp = &g_never_head; *pp; pp = &(*pp)->next) {
+        if (*pp == op) {
+            *pp = op->next;
+            op->delay_us = 0;
+            enqueue_locked(op);
+            pthread_cond_signal(&g_q_cv);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_q_lock);
+    return S_OK_HR;
+}
+
+/* ---------------- systems and processes ---------------- */
+
+API HRESULT HcsCreateComputeSystem(PCWSTR id, PCWSTR configuration, HCS_OPERATION operation,
+                                   const SECURITY_DESCRIPTOR *sd, HCS_SYSTEM *computeSystem) {
+    (void)id;
+    (void)sd;
+    if (!computeSystem) return E_POINTER_HR;
+    HRESULT hr = start_op(operation, HcsOperationTypeCreate, configuration);
+    if (hr < 0) return hr;
+    *computeSystem = (HCS_SYSTEM)handle_new(0);
+    return S_OK_HR;
+}
+
+API void HcsCloseComputeSystem(HCS_SYSTEM computeSystem) {
+    if (computeSystem) handle_close((fake_handle *)computeSystem);
+}
+
+API HRESULT HcsSetComputeSystemCallback(HCS_SYSTEM computeSystem, HCS_EVENT_OPTIONS callbackOptions,
+                                        const void *context, HCS_EVENT_CALLBACK callback) {
+    (void)callbackOptions;
+    fake_handle *h = (fake_handle *)computeSystem;
+    pthread_mutex_lock(&h->lock);
+    if (h->callback) {
+        pthread_mutex_unlock(&h->lock);
+        return HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET_HR;
+    }
+    h->callback = callback;
+    h->context = (void *)context;
+    pthread_mutex_unlock(&h->lock);
+    return S_OK_HR;
+}
+
+API HRESULT HcsStartComputeSystem(HCS_SYSTEM s, HCS_OPERATION op, PCWSTR options) {
+    (void)s;
+    return start_op(op, HcsOperationTypeStart, options);
+}
+
+API HRESULT HcsGetComputeSystemProperties(HCS_SYSTEM s, HCS_OPERATION op, PCWSTR query) {
+    (void)s;
+    return start_op(op, HcsOperationTypeGetProperties, query);
+}
+
+API HRESULT HcsShutDownComputeSystem(HCS_SYSTEM s, HCS_OPERATION op, PCWSTR options) {
+    (void)s;
+    return start_op(op, HcsOperationTypeShutdown, options);
+}
+
+API HRESULT HcsCreateProcess(HCS_SYSTEM s, PCWSTR parameters, HCS_OPERATION operation,
+                             const SECURITY_DESCRIPTOR *sd, HCS_PROCESS *process) {
+    (void)s;
+    (void)sd;
+    if (!process) return E_POINTER_HR;
+    HRESULT hr = start_op(operation, HcsOperationTypeCreateProcess, parameters);
+    if (hr < 0) return hr;
+    *process = (HCS_PROCESS)handle_new(1);
+    return S_OK_HR;
+}
+
+API void HcsCloseProcess(HCS_PROCESS process) {
+    if (process) handle_close((fake_handle *)process);
+}
+
+API HRESULT HcsSetProcessCallback(HCS_PROCESS process, HCS_EVENT_OPTIONS callbackOptions, void *context,
+                                  HCS_EVENT_CALLBACK callback) {
+    return HcsSetComputeSystemCallback((HCS_SYSTEM)process, callbackOptions, context, callback);
+}
+
+API HRESULT HcsGetServiceProperties(PCWSTR propertyQuery, PWSTR *result) {
+    (void)propertyQuery;
+    static const char doc[] = "{\"Properties\":[{\"SupportedSchemaVersions\":[{\"Major\":2,\"Minor\":1}]}]}";
+    if (!result) return E_POINTER_HR;
+    *result = dup16_from_ascii(doc, sizeof doc - 1);
+    if (*result) atomic_fetch_add(&g_strings_out, 1);
+    return *result ? S_OK_HR : E_OUTOFMEMORY_HR;
+}
+
+/* ---------------- test controls ---------------- */
+
+/* Release every "hold" operation at once to the worker pool. */
+API uint32_t fake_release(void) {
+    uint32_t n = 0;
+    pthread_mutex_lock(&g_q_lock);
+    while (g_held_head) {
+        fake_op *op = g_held_head;
+        g_held_head = op->next;
+        enqueue_locked(op);
+        n++;
+    }
+    pthread_cond_broadcast(&g_q_cv);
+    pthread_mutex_unlock(&g_q_lock);
+    return n;
+}
+
+typedef struct emit_job {
+    fake_handle *h;
+    uint32_t count;
+    HCS_EVENT_TYPE type;
+    char16_t *data;
+} emit_job;
+
+static void *emit_main(void *arg) {
+    emit_job *job = (emit_job *)arg;
+    for (uint32_t i = 0; i < job->count; i++) handle_fire(job->h, job->type, job->data);
+    handle_unref(job->h);
+    free(job->data);
+    free(job);
+    return NULL;
+}
+
+/* Fire `per_thread` events of `type` on a handle from `threads` threads and
+ * wait for them. With `detach` the threads run on while the caller proceeds
+ * (to race with HcsCloseComputeSystem); the handle stays allocated until
+ * they finish, but a closed handle delivers nothing. */
+API int32_t fake_emit_events(void *handle, uint32_t threads, uint32_t per_thread, HCS_EVENT_TYPE type,
+                             PCWSTR data, int32_t detach) {
+    fake_handle *h = (fake_handle *)handle;
+    pthread_t tids[64];
+    if (threads == 0 || threads > 64) return -EINVAL;
+    for (uint32_t i = 0; i < threads; i++) {
+        emit_job *job = (emit_job *)malloc(sizeof *job);
+        if (!job) return -ENOMEM;
+        atomic_fetch_add(&h->refs, 1);
+        job->h = h;
+        job->count = per_thread;
+        job->type = type;
+        job->data = data ? dup16(data) : NULL;
+        pthread_create(&tids[i], NULL, emit_main, job);
+    }
+    for (uint32_t i = 0; i < threads; i++) {
+        if (detach) pthread_detach(tids[i]);
+        else pthread_join(tids[i], NULL);
+    }
+    return 0;
+}
+
+API long fake_live_operations(void) { return atomic_load(&g_live_ops); }
+API long fake_live_handles(void) { return atomic_load(&g_live_handles); }
+API long fake_strings_outstanding(void) { return atomic_load(&g_strings_out); }
+API long fake_completions_fired(void) { return atomic_load(&g_completions_fired); }
