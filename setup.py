@@ -23,7 +23,8 @@ from setuptools.command.build_ext import build_ext
 ROOT = Path(__file__).resolve().parent
 HCSEMU = Path("_cffi_build") / "hcsemu"
 SHIM = HCSEMU / "shim"
-LINUX = sys.platform.startswith("linux")
+# HCSAIO_BUILD_EMULATOR=0 builds the bridge only (for quick bridge work).
+LINUX = sys.platform.startswith("linux") and os.environ.get("HCSAIO_BUILD_EMULATOR", "1") != "0"
 
 
 def _sanitize_flags() -> list[str]:

@@ -30,7 +30,7 @@ import socket
 import sys
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -100,6 +100,9 @@ class Dispatcher:
         self.pending: dict[int, PendingOperation] = {}
         self._seq = 0
         self._closed = False
+        #: completions that matched no waiter and no abandoned operation
+        #: (a doubled completion, or one after a synchronous failure)
+        self.unmatched = 0
         self._resources = _Resources(strategy)
         self._queue = self._resources.queue
         self._eventfd = self._resources.eventfd
@@ -120,8 +123,14 @@ class Dispatcher:
                 loop.add_reader(self._eventfd, self._on_eventfd)
             else:
                 self._pump_task = loop.create_task(self._pump(), name="hcsaio-dispatcher")
-            # Close the native slot when the loop goes away; the finalizer
-            # must not reference self, or the loop would keep us alive.
+            # Close when the loop shuts down: asyncio.run() and friends call
+            # aclose() on every live async generator the loop has seen, which
+            # runs the lifeline's finally. The finalizer is the fallback for
+            # loops closed by hand; it must not reference self, or the loop
+            # would keep the dispatcher alive.
+            self._lifeline_gen = self._lifeline()
+            with contextlib.suppress(StopIteration):
+                self._lifeline_gen.asend(None).send(None)
             weakref.finalize(loop, self._resources.release)
         else:
             import trio
@@ -136,15 +145,30 @@ class Dispatcher:
         if self.strategy == "eventfd":
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_reader(self._eventfd)
+        elif self._rsock is not None:
+            # trio (and anyio) must be told before an awaited fd is closed;
+            # this wakes the pump with ClosedResourceError.
+            with contextlib.suppress(Exception):
+                anyio.notify_closing(self._rsock)
         self._resources.release()
 
-    async def _pump(self) -> None:
-        assert self._rsock is not None
+    async def _lifeline(self) -> AsyncGenerator[None, None]:
         try:
-            while True:
-                await anyio.wait_readable(self._rsock)
+            yield
+        finally:
+            self.close()
+
+    async def _pump(self) -> None:
+        sock = self._rsock
+        assert sock is not None
+        try:
+            while not self._closed:
+                try:
+                    await anyio.wait_readable(sock)
+                except (anyio.ClosedResourceError, OSError):
+                    return  # closed by Dispatcher.close()
                 with contextlib.suppress(BlockingIOError, InterruptedError):
-                    self._rsock.recv(4096)
+                    sock.recv(4096)
                 self.drain()
         finally:
             self.close()
@@ -155,6 +179,11 @@ class Dispatcher:
         self.drain()
 
     # ---- tokens -----------------------------------------------------------
+
+    @property
+    def token_base(self) -> int:
+        """The slot and generation bits every token of this dispatcher carries."""
+        return self._queue.token_base
 
     def new_token(self, library: int) -> int:
         """A token unique among this dispatcher's live tokens."""
@@ -219,6 +248,8 @@ class Dispatcher:
         self.pending.pop(token, None)
         if library is not None:
             close_operation(library, operation)
+        else:
+            self.unmatched += 1
         if info is not None:
             for handle in (info.stdin, info.stdout, info.stderr):
                 if handle is not None:

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import anyio.lowlevel
+
 from ._dispatch import PendingOperation, current_dispatcher
 from ._native import operation as native_operation
 from ._native import queue as native_queue
@@ -83,6 +85,9 @@ async def run(
     returned, ``on_error`` receives what ``start`` returned (so a handle
     created by the call, such as a new process, is closed)."""
     _validate_timeout(timeout)
+    # An operation requested from an already-cancelled scope must not start
+    # an HCS call at all (it might be destructive and cannot be recalled).
+    await anyio.lowlevel.checkpoint_if_cancelled()
     dispatcher = current_dispatcher()
     token = dispatcher.new_token(library.index)
     waiter = dispatcher.expect(token)
