@@ -47,7 +47,9 @@ class Fake:
         """A start function for _operation.run: a scripted HcsStartComputeSystem."""
 
         def start(op: Handle) -> None:
-            native_system.call("HcsStartComputeSystem", self.library.index, system, op, script, id="fake")
+            native_system.call(
+                "HcsStartComputeSystem", self.library.index, system, op, script, id="fake"
+            )
 
         return start
 
@@ -74,7 +76,9 @@ FLAVOURS = [
 
 
 @pytest.fixture(params=FLAVOURS)
-def anyio_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, Any]]:
+def anyio_backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, dict[str, Any]]:
     """Every bridge test runs on each event loop flavour and wake-up strategy."""
     name, options, wake = request.param
     monkeypatch.setenv("HCSAIO_WAKEUP", wake)

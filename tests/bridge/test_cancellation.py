@@ -20,7 +20,7 @@ ERROR_CANCELLED = 0x800704C7
 
 
 async def test_cancelled_before_start_never_calls_hcs(fake) -> None:
-    system = await fake.create_system()
+    await fake.create_system()
     before = fake.live()
     calls = []
 
@@ -89,7 +89,11 @@ async def test_timeout_raises_hcs_timeout_error_naming_the_operation(fake) -> No
     before = fake.live()
     with pytest.raises(HcsTimeoutError) as info:
         await _operation.run(
-            fake.library, "HcsStartComputeSystem", fake.start(system, "never"), timeout=0.05, id="web-1"
+            fake.library,
+            "HcsStartComputeSystem",
+            fake.start(system, "never"),
+            timeout=0.05,
+            id="web-1",
         )
     err = info.value
     assert isinstance(err, TimeoutError)
@@ -105,7 +109,9 @@ async def test_timeout_zero_still_follows_the_contract(fake) -> None:
     system = await fake.create_system()
     before = fake.live()
     with pytest.raises(HcsTimeoutError):
-        await _operation.run(fake.library, "HcsStartComputeSystem", fake.start(system, "never"), timeout=0)
+        await _operation.run(
+            fake.library, "HcsStartComputeSystem", fake.start(system, "never"), timeout=0
+        )
     await settle(fake, before)
 
 
@@ -116,11 +122,16 @@ async def test_operation_outliving_the_grace_is_abandoned_then_closed(fake, monk
     with pytest.raises(HcsTimeoutError) as info:
         # The fake honours the cancel only after its 400 ms delay.
         await _operation.run(
-            fake.library, "HcsStartComputeSystem", fake.start(system, "delay_us=400000"), timeout=0.02
+            fake.library,
+            "HcsStartComputeSystem",
+            fake.start(system, "delay_us=400000"),
+            timeout=0.02,
         )
     assert info.value.outcome is None
     assert "abandoned" in str(info.value)
-    assert [p.state for p in all_pending() if p.operation == "HcsStartComputeSystem"] == ["abandoned"]
+    assert [p.state for p in all_pending() if p.operation == "HcsStartComputeSystem"] == [
+        "abandoned"
+    ]
     # Nothing was freed in flight; the late completion closes it.
     await settle(fake, before)
     assert current_dispatcher().pending == {}
@@ -133,7 +144,9 @@ async def test_enclosing_native_deadline_behaves_the_same(fake) -> None:
     if sniffio.current_async_library() == "asyncio":
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.05):
-                await _operation.run(fake.library, "HcsStartComputeSystem", fake.start(system, "never"))
+                await _operation.run(
+                    fake.library, "HcsStartComputeSystem", fake.start(system, "never")
+                )
     else:
         import trio
 
@@ -147,7 +160,9 @@ async def test_task_cancel_behaves_the_same(fake) -> None:
     system = await fake.create_system()
     before = fake.live()
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_operation.run, fake.library, "HcsStartComputeSystem", fake.start(system, "never"))
+        tg.start_soon(
+            _operation.run, fake.library, "HcsStartComputeSystem", fake.start(system, "never")
+        )
         await anyio.sleep(0.02)
         tg.cancel_scope.cancel()
     await settle(fake, before)

@@ -25,7 +25,9 @@ async def _run_burst(fake, count: int) -> tuple[list[int], int]:
     results: list[int] = []
 
     async def one() -> None:
-        done = await _operation.run(fake.library, "HcsStartComputeSystem", fake.start(system, "hold"))
+        done = await _operation.run(
+            fake.library, "HcsStartComputeSystem", fake.start(system, "hold")
+        )
         results.append(done.hresult)
 
     async with anyio.create_task_group() as tg:
@@ -80,7 +82,9 @@ async def test_result_document_and_hresult_reach_the_awaiter(fake) -> None:
 async def test_unicode_document_survives_utf16_to_utf8(fake) -> None:
     system = await fake.create_system()
     text = '{"Name":"caf\u00e9 \u2603 \U0001f600"}'
-    done = await _operation.run(fake.library, "HcsStartComputeSystem", fake.start(system, "doc=" + text))
+    done = await _operation.run(
+        fake.library, "HcsStartComputeSystem", fake.start(system, "doc=" + text)
+    )
     assert done.document.decode("utf-8") == text
 
 
@@ -106,7 +110,9 @@ async def test_synchronous_failure_raises_and_leaks_nothing(fake) -> None:
     before = fake.live()
     system = await fake.create_system()
     with pytest.raises(InvalidState):
-        await _operation.run_checked(fake.library, "HcsStartComputeSystem", fake.start(system, "fail=0x80370105"))
+        await _operation.run_checked(
+            fake.library, "HcsStartComputeSystem", fake.start(system, "fail=0x80370105")
+        )
     from hcsaio._native import system as native_system
 
     native_system.close(fake.library.index, system)
@@ -117,7 +123,9 @@ async def test_synchronous_failure_raises_and_leaks_nothing(fake) -> None:
 async def test_completion_before_the_call_returns(fake) -> None:
     system = await fake.create_system()
     for _ in range(200):
-        done = await _operation.run(fake.library, "HcsStartComputeSystem", fake.start(system, "sync"))
+        done = await _operation.run(
+            fake.library, "HcsStartComputeSystem", fake.start(system, "sync")
+        )
         assert done.hresult == 0
 
 

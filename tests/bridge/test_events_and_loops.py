@@ -48,7 +48,9 @@ async def test_second_callback_on_a_handle_is_refused(fake) -> None:
     system = await fake.create_system()
     dispatcher, token, _ = await _subscribe(fake, system)
     with pytest.raises(CallbackAlreadySet):
-        native_system.set_callback(fake.library.index, system, dispatcher.new_token(fake.library.index), 0, id="x")
+        native_system.set_callback(
+            fake.library.index, system, dispatcher.new_token(fake.library.index), 0, id="x"
+        )
     native_system.close(fake.library.index, system)
     dispatcher.unsubscribe(token)
 
@@ -133,9 +135,16 @@ async def test_process_pipes_are_handed_over(fake) -> None:
     from hcsaio._native import process as native_process
 
     system = await fake.create_system()
-    done = await _operation.run(fake.library, "HcsCreateProcess", fake.create_process(system, "delay_us=10"))
+    done = await _operation.run(
+        fake.library, "HcsCreateProcess", fake.create_process(system, "delay_us=10")
+    )
     info = done.process_info
-    assert info is not None and info.stdin is not None and info.stdout is not None and info.stderr is None
+    assert (
+        info is not None
+        and info.stdin is not None
+        and info.stdout is not None
+        and info.stderr is None
+    )
     os.write(info.stdin, b"ping")  # the fake wires stdin to stdout
     assert os.read(info.stdout, 4) == b"ping"
     os.close(info.stdin)
