@@ -54,6 +54,7 @@ import textwrap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -526,8 +527,11 @@ def camel_words(name: str) -> list[str]:
     return snake(name).split("_")
 
 
+Rename = Literal["pascal", "camel"] | None
+
+
 @functools.cache
-def encode_names(attrs: tuple[str, ...], rename: str | None) -> tuple[str, ...]:
+def encode_names(attrs: tuple[str, ...], rename: Rename) -> tuple[str, ...]:
     """The wire names msgspec derives for ``attrs`` under ``rename`` (asks msgspec itself)."""
     probe = msgspec.defstruct("Probe", [(a, int, 0) for a in attrs], rename=rename)
     return probe.__struct_encode_fields__
@@ -804,7 +808,8 @@ class Renderer:
             inner, forward = self.annotation(group, t.elem)
             return f"tuple[{', '.join([inner] * t.length)}]", forward
         if t.kind == "map":
-            assert t.key is not None and t.elem is not None
+            assert t.key is not None
+            assert t.elem is not None
             key, fwd_key = self.annotation(group, t.key)
             value, fwd_value = self.annotation(group, t.elem)
             return f"dict[{key}, {value}]", fwd_key or fwd_value
@@ -873,26 +878,26 @@ class Renderer:
             annotation = f'"{annotation}"'
         if explicit_name:
             self.uses_msgspec = True
-            args = ([f"default={default}"] if default is not None else []) + [f'name="{f.wire}"']
-            value = f"msgspec.field({', '.join(args)})"
+            args = ", ".join([f"default={default}"] * (default is not None) + [f'name="{f.wire}"'])
+            line = f"    {f.attr}: {annotation} = msgspec.field({args})"
+            if len(line) > LINE_LENGTH:  # ruff's layout for a call that does not fit
+                line = f"    {f.attr}: {annotation} = msgspec.field(\n        {args}\n    )"
         else:
-            value = default
-        line = f"    {f.attr}: {annotation}" + (f" = {value}" if value is not None else "")
-        if len(line) > LINE_LENGTH and value is not None and value.startswith("msgspec.field"):
-            line = f"    {f.attr}: {annotation} = msgspec.field(\n        {value[14:-1]}\n    )"
-        return lines + [line]
+            line = f"    {f.attr}: {annotation}" + (f" = {default}" if default is not None else "")
+        return [*lines, line]
 
-    def rename_rule(self, d: Definition) -> str | None:
+    def rename_rule(self, d: Definition) -> Rename:
         """The rename rule that leaves the fewest wire names to spell out."""
         own = tuple(f.attr for f in d.fields)
         wires = tuple(f.wire for f in d.fields)
         if d.base is not None or not own:
             return "pascal"
 
-        def misses(rule: str | None) -> int:
+        def misses(rule: Rename) -> int:
             return sum(a != b for a, b in zip(encode_names(own, rule), wires, strict=True))
 
-        return min(("pascal", None, "camel"), key=misses)
+        rules: tuple[Rename, ...] = ("pascal", None, "camel")
+        return min(rules, key=misses)
 
     def render_struct(self, d: Definition) -> list[str]:
         rule = self.rename_rule(d)
@@ -916,28 +921,36 @@ class Renderer:
 
     def render_uint64_check(self, d: Definition) -> list[str]:
         """``__post_init__`` enforcing the uint64 upper bound msgspec's Meta cannot express."""
-        tests: list[str] = []
+        conditions: list[str] = []
         for f in d.all_fields():
             t = f.gotype
             if is_uint64(t):
-                tests.append(f"self.{f.attr} > UINT64_MAX")
+                conditions.append(f"self.{f.attr} > UINT64_MAX")
             elif t.kind == "pointer" and t.elem is not None and is_uint64(t.elem):
-                tests.append(f"(self.{f.attr} or 0) > UINT64_MAX")
+                conditions.append(f"(self.{f.attr} or 0) > UINT64_MAX")
             elif t.kind in ("slice", "array") and t.elem is not None and is_uint64(t.elem):
-                tests.append(f"any(v > UINT64_MAX for v in self.{f.attr} or ())")
+                conditions.append(f"any(v > UINT64_MAX for v in self.{f.attr} or ())")
             elif any(is_uint64(sub) for sub in nested_types(t)):
                 raise SystemExit(f"{d.name}.{f.go}: uint64 inside {t} is not supported")
-        if not tests:
+        if not conditions:
             return []
         self.base_names.update({"UINT64_MAX", "uint64_error"})
-        lines = ["", "    def __post_init__(self) -> None:"]
-        condition = " or ".join(tests)
-        if len(condition) + len("        if :") <= LINE_LENGTH:
-            lines.append(f"        if {condition}:")
+        # try/except costs nothing on the success path; a TypeError can only come from a
+        # wrongly typed constructor argument (decoding checks types before this runs).
+        lines = ["", "    def __post_init__(self) -> None:", "        try:"]
+        one_line = f"            if {' or '.join(conditions)}:"
+        if len(one_line) <= LINE_LENGTH:
+            lines.append(one_line)
         else:
-            lines += ["        if (", *[f"            {t}" if i == 0 else f"            or {t}"
-                                         for i, t in enumerate(tests)], "        ):"]
-        return [*lines, "            raise uint64_error(self)"]
+            lines.append("            if (")
+            lines += [f"                {'or ' if i else ''}{c}" for i, c in enumerate(conditions)]
+            lines.append("            ):")
+        return [
+            *lines,
+            "                raise uint64_error(self)",
+            "        except TypeError:",
+            "            raise uint64_error(self) from None",
+        ]
 
     def member_names(self, d: Definition) -> list[str]:
         values = d.record["values"]
@@ -951,9 +964,10 @@ class Renderer:
             stems = consts
         words = [camel_words(s) for s in stems]
         type_words = set(camel_words(d.name))
-        if len(words) > 1 and all(w[-1] == words[0][-1] and len(w) > 1 for w in words):
-            if words[0][-1] in type_words:
-                words = [w[:-1] for w in words]
+        # a suffix every member shares and the type name repeats (ContainerType -> CONTAINER)
+        shared = len(words) > 1 and all(w[-1] == words[0][-1] and len(w) > 1 for w in words)
+        if shared and words[0][-1] in type_words:
+            words = [w[:-1] for w in words]
         names = ["_".join(w).upper() for w in words]
         names = [n if n.isidentifier() else f"V_{n}" for n in names]
         if len(set(names)) != len(names):
@@ -994,8 +1008,8 @@ class Renderer:
         doc = clean_doc(d.doc)
         lines = comment(doc, "") if doc else []
         if d.record.get("is_alias"):
-            return lines + [f"{d.name} = {target}"]
-        return lines + [f"{d.name}: TypeAlias = {target}"]
+            return [*lines, f"{d.name} = {target}"]
+        return [*lines, f"{d.name}: TypeAlias = {target}"]
 
     def ordered(self) -> list[Definition]:
         """Enums first, then aliases and structs with what they use defined before them
@@ -1043,9 +1057,10 @@ class Renderer:
         lines = [*stdlib]
         if self.uses_msgspec:
             lines += ["", "import msgspec"] if lines else ["import msgspec"]
-        local = [("._base", self.base_names)] + sorted(
-            (f".{m}", names) for m, names in self.imports.items()
-        )
+        local = [
+            ("._base", self.base_names),
+            *sorted((f".{m}", n) for m, n in self.imports.items()),
+        ]
         local_lines: list[str] = []
         for module, names in local:
             if names:
@@ -1123,7 +1138,7 @@ def render_v2_facade(schema: Schema) -> str:
         "HCS schema v2 documents (``hcsaio.schema.v2``).\n\n"
         "Every HCS v2 type as a msgspec struct or enum, re-exported from the area modules "
         "``_v2_*``. Build documents with keyword arguments "
-        '(``v2.Memory(size_in_mb=512)``); encode and decode them with ``hcsaio.schema.encode``'
+        "(``v2.Memory(size_in_mb=512)``); encode and decode them with ``hcsaio.schema.encode``"
         " / ``hcsaio.schema.decode``.",
     )
     for module in sorted(by_module):

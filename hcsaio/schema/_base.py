@@ -25,7 +25,7 @@ faster. Do not build a cycle out of schema structs (it would never be freed).
 """
 
 import enum
-from typing import Annotated, Any, TypeAlias
+from typing import Annotated, Any, TypeAlias, get_args
 
 import msgspec
 
@@ -58,18 +58,31 @@ UInt64: TypeAlias = Annotated[int, msgspec.Meta(ge=0)]  # upper bound: see modul
 UINT64_MAX = 2**64 - 1
 
 
-def uint64_error(struct: msgspec.Struct) -> ValueError:
-    """The error a generated ``__post_init__`` raises for a ``uint64`` field above the range.
+def uint64_error(struct: msgspec.Struct) -> ValueError | TypeError:
+    """The error a generated ``__post_init__`` raises when a ``uint64`` field of ``struct`` is
+    above the range (``ValueError``) or not an int at all (``TypeError``; only possible on
+    construction, decoding checks types first). Runs only on that error path.
 
     msgspec appends the path of ``struct`` (`` - at `$.ProcessList[0]` ``); the message names
     the field, which :func:`hcsaio.schema.decode` folds into :attr:`SchemaError.path`.
     """
-    for attr, wire in zip(struct.__struct_fields__, struct.__struct_encode_fields__, strict=True):
-        value = getattr(struct, attr)
-        values = value if isinstance(value, list | tuple) else (value,)
-        if any(isinstance(v, int) and v > UINT64_MAX for v in values):
-            return ValueError(f"Expected `int` <= {UINT64_MAX} in field `{wire}`")
-    return ValueError(f"Expected `int` <= {UINT64_MAX}")
+    for field in msgspec.structs.fields(struct):
+        if not _mentions_uint64(field.type):
+            continue
+        value = getattr(struct, field.name)
+        for item in value if isinstance(value, list | tuple) else (value,):
+            if item is None:
+                continue
+            if not isinstance(item, int):
+                kind = type(item).__name__
+                return TypeError(f"Expected `int`, got `{kind}` in field `{field.encode_name}`")
+            if item > UINT64_MAX:
+                return ValueError(f"Expected `int` <= {UINT64_MAX} in field `{field.encode_name}`")
+    return ValueError(f"Expected `int` <= {UINT64_MAX}")  # pragma: no cover - not reached
+
+
+def _mentions_uint64(annotation: object) -> bool:
+    return annotation == UInt64 or any(_mentions_uint64(a) for a in get_args(annotation))
 
 
 class RequestStruct(

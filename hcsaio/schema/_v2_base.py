@@ -126,8 +126,11 @@ class RegistryValue(RequestStruct, kw_only=True):
     custom_type: UInt32 = 0
 
     def __post_init__(self) -> None:
-        if self.qword_value > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.qword_value > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class RegistryChanges(RequestStruct, kw_only=True):

@@ -97,8 +97,11 @@ class Memory(RequestStruct, kw_only=True):
     size_in_mb: UInt64 = msgspec.field(default=0, name="SizeInMB")
 
     def __post_init__(self) -> None:
-        if self.size_in_mb > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.size_in_mb > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class Processor(RequestStruct, kw_only=True):

@@ -168,8 +168,11 @@ class VirtualPMemController(RequestStruct, kw_only=True):
     backing: str = ""
 
     def __post_init__(self) -> None:
-        if self.maximum_size_bytes > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.maximum_size_bytes > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class IovSettings(RequestStruct, kw_only=True):
@@ -386,8 +389,11 @@ class SharedMemoryRegion(RequestStruct, kw_only=True):
     hidden_from_guest: bool = False
 
     def __post_init__(self) -> None:
-        if self.start_offset > UINT64_MAX or self.length > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.start_offset > UINT64_MAX or self.length > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class SharedMemoryConfiguration(RequestStruct, kw_only=True):

@@ -299,5 +299,8 @@ class BlackoutExitedEventDetails(ResponseStruct, kw_only=True):
     blackout_stop_timestamp: datetime.datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.blackout_duration_milliseconds > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.blackout_duration_milliseconds > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None

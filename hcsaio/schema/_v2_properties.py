@@ -121,8 +121,11 @@ class CpuGroupProperty(ResponseStruct, kw_only=True):
     property_value: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if self.property_value > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.property_value > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class CpuGroupConfig(ResponseStruct, kw_only=True):
@@ -138,8 +141,11 @@ class CpuGroupConfig(ResponseStruct, kw_only=True):
     hypervisor_group_id: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if self.hypervisor_group_id > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.hypervisor_group_id > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class CpuGroupConfigurations(ResponseStruct, kw_only=True):
@@ -195,8 +201,11 @@ class VmMemory(ResponseStruct, kw_only=True):
     dm_operation_in_progress: bool = False
 
     def __post_init__(self) -> None:
-        if self.reserved_memory > UINT64_MAX or self.assigned_memory > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.reserved_memory > UINT64_MAX or self.assigned_memory > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class VirtualNodeInfo(ResponseStruct, kw_only=True):
@@ -213,8 +222,11 @@ class VirtualNodeInfo(ResponseStruct, kw_only=True):
     memory_usage_in_pages: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if self.memory_usage_in_pages > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.memory_usage_in_pages > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class MemoryInformationForVm(ResponseStruct, kw_only=True):
@@ -239,12 +251,15 @@ class MemoryStats(ResponseStruct, kw_only=True):
     memory_usage_private_working_set_bytes: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if (
-            self.memory_usage_commit_bytes > UINT64_MAX
-            or self.memory_usage_commit_peak_bytes > UINT64_MAX
-            or self.memory_usage_private_working_set_bytes > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.memory_usage_commit_bytes > UINT64_MAX
+                or self.memory_usage_commit_peak_bytes > UINT64_MAX
+                or self.memory_usage_private_working_set_bytes > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class ProcessDetails(ResponseStruct, kw_only=True):
@@ -269,14 +284,17 @@ class ProcessDetails(ResponseStruct, kw_only=True):
     memory_working_set_shared_bytes: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if (
-            self.user_time100ns > UINT64_MAX
-            or self.kernel_time100ns > UINT64_MAX
-            or self.memory_commit_bytes > UINT64_MAX
-            or self.memory_working_set_private_bytes > UINT64_MAX
-            or self.memory_working_set_shared_bytes > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.user_time100ns > UINT64_MAX
+                or self.kernel_time100ns > UINT64_MAX
+                or self.memory_commit_bytes > UINT64_MAX
+                or self.memory_working_set_private_bytes > UINT64_MAX
+                or self.memory_working_set_shared_bytes > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class ProcessorStats(ResponseStruct, kw_only=True):
@@ -290,12 +308,15 @@ class ProcessorStats(ResponseStruct, kw_only=True):
     runtime_kernel100ns: UInt64 = msgspec.field(default=0, name="RuntimeKernel100ns")
 
     def __post_init__(self) -> None:
-        if (
-            self.total_runtime100ns > UINT64_MAX
-            or self.runtime_user100ns > UINT64_MAX
-            or self.runtime_kernel100ns > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.total_runtime100ns > UINT64_MAX
+                or self.runtime_user100ns > UINT64_MAX
+                or self.runtime_kernel100ns > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class ProcessorTopology(ResponseStruct, kw_only=True):
@@ -320,13 +341,16 @@ class StorageStats(ResponseStruct, kw_only=True):
     write_size_bytes: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if (
-            self.read_count_normalized > UINT64_MAX
-            or self.read_size_bytes > UINT64_MAX
-            or self.write_count_normalized > UINT64_MAX
-            or self.write_size_bytes > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.read_count_normalized > UINT64_MAX
+                or self.read_size_bytes > UINT64_MAX
+                or self.write_count_normalized > UINT64_MAX
+                or self.write_size_bytes > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class Statistics(ResponseStruct, kw_only=True):
@@ -343,8 +367,11 @@ class Statistics(ResponseStruct, kw_only=True):
     storage: StorageStats | None = None
 
     def __post_init__(self) -> None:
-        if self.uptime100ns > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.uptime100ns > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class SharedMemoryRegionInfo(ResponseStruct, kw_only=True):
@@ -358,8 +385,11 @@ class SharedMemoryRegionInfo(ResponseStruct, kw_only=True):
     guest_physical_address: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if self.guest_physical_address > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.guest_physical_address > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class PropertyResponse(ResponseStruct, kw_only=True):

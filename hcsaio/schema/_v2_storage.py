@@ -90,8 +90,11 @@ class StorageQoS(RequestStruct, kw_only=True):
     bandwidth_maximum: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if self.iops_maximum > UINT64_MAX or self.bandwidth_maximum > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.iops_maximum > UINT64_MAX or self.bandwidth_maximum > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class Storage(RequestStruct, kw_only=True):

@@ -233,8 +233,11 @@ class NumaSetting(RequestStruct, kw_only=True):
     memory_backing_type: MemoryBackingType | None = None
 
     def __post_init__(self) -> None:
-        if self.count_of_memory_blocks > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.count_of_memory_blocks > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class Numa(RequestStruct, kw_only=True):
@@ -249,8 +252,11 @@ class Numa(RequestStruct, kw_only=True):
     max_size_per_node: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if self.max_size_per_node > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.max_size_per_node > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class NumaNode(RequestStruct, kw_only=True):
@@ -275,11 +281,14 @@ class NumaNodeMemory(ResponseStruct, kw_only=True):
     available_memory_in_pages: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if (
-            self.total_consumable_memory_in_pages > UINT64_MAX
-            or self.available_memory_in_pages > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.total_consumable_memory_in_pages > UINT64_MAX
+                or self.available_memory_in_pages > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class NumaNodeProcessor(ResponseStruct, kw_only=True):
@@ -395,13 +404,16 @@ class VirtualMachineMemory(RequestStruct, kw_only=True):
     slit_type: VirtualSlitType | None = None
 
     def __post_init__(self) -> None:
-        if (
-            self.size_in_mb > UINT64_MAX
-            or self.low_mmio_gap_in_mb > UINT64_MAX
-            or self.high_mmio_base_in_mb > UINT64_MAX
-            or self.high_mmio_gap_in_mb > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.size_in_mb > UINT64_MAX
+                or self.low_mmio_gap_in_mb > UINT64_MAX
+                or self.high_mmio_base_in_mb > UINT64_MAX
+                or self.high_mmio_gap_in_mb > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class VirtualMachineProcessor(RequestStruct, kw_only=True):
@@ -418,8 +430,11 @@ class VirtualMachineProcessor(RequestStruct, kw_only=True):
     numa_processors_settings: NumaProcessors | None = None
 
     def __post_init__(self) -> None:
-        if self.limit > UINT64_MAX or self.weight > UINT64_MAX or self.reservation > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.limit > UINT64_MAX or self.weight > UINT64_MAX or self.reservation > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class Topology(RequestStruct, kw_only=True):
@@ -475,5 +490,8 @@ class ProcessorLimits(RequestStruct, kw_only=True):
     maximum_frequency_mhz: UInt32 = msgspec.field(default=0, name="MaximumFrequencyMHz")
 
     def __post_init__(self) -> None:
-        if self.limit > UINT64_MAX or self.weight > UINT64_MAX or self.reservation > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.limit > UINT64_MAX or self.weight > UINT64_MAX or self.reservation > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None

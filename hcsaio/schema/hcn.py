@@ -840,8 +840,11 @@ class QosPolicySetting(ResponseStruct, kw_only=True):
     maximum_outgoing_bandwidth_in_bytes: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if self.maximum_outgoing_bandwidth_in_bytes > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.maximum_outgoing_bandwidth_in_bytes > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class OutboundNatPolicySetting(ResponseStruct, kw_only=True):
@@ -976,8 +979,11 @@ class InterfaceConstraintPolicySetting(ResponseStruct, kw_only=True):
     interface_description: str = ""
 
     def __post_init__(self) -> None:
-        if self.interface_luid > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.interface_luid > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class SourceMacAddressNetworkPolicySetting(ResponseStruct, kw_only=True):

@@ -252,15 +252,18 @@ class EndpointStats(ResponseStruct, kw_only=True):
     packets_sent: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if (
-            self.bytes_received > UINT64_MAX
-            or self.bytes_sent > UINT64_MAX
-            or self.dropped_packets_incoming > UINT64_MAX
-            or self.dropped_packets_outgoing > UINT64_MAX
-            or self.packets_received > UINT64_MAX
-            or self.packets_sent > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.bytes_received > UINT64_MAX
+                or self.bytes_sent > UINT64_MAX
+                or self.dropped_packets_incoming > UINT64_MAX
+                or self.dropped_packets_outgoing > UINT64_MAX
+                or self.packets_received > UINT64_MAX
+                or self.packets_sent > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class endpointAttachInfo(ResponseStruct, kw_only=True):
@@ -368,8 +371,11 @@ class QosPolicy(ResponseStruct, kw_only=True):
     maximum_outgoing_bandwidth_in_bytes: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if self.maximum_outgoing_bandwidth_in_bytes > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.maximum_outgoing_bandwidth_in_bytes > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class IsolationPolicy(ResponseStruct, kw_only=True):
@@ -384,8 +390,11 @@ class IsolationPolicy(ResponseStruct, kw_only=True):
     in_default_isolation: bool = False
 
     def __post_init__(self) -> None:
-        if self.vlan > UINT64_MAX or self.vsid > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.vlan > UINT64_MAX or self.vsid > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class VlanPolicy(ResponseStruct, kw_only=True):
@@ -398,8 +407,11 @@ class VlanPolicy(ResponseStruct, kw_only=True):
     vlan: UInt64 = msgspec.field(default=0, name="VLAN")
 
     def __post_init__(self) -> None:
-        if self.vlan > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.vlan > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class VsidPolicy(ResponseStruct, kw_only=True):
@@ -412,8 +424,11 @@ class VsidPolicy(ResponseStruct, kw_only=True):
     vsid: UInt64 = msgspec.field(default=0, name="VSID")
 
     def __post_init__(self) -> None:
-        if self.vsid > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.vsid > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class PaPolicy(ResponseStruct, kw_only=True):

@@ -103,8 +103,11 @@ class ProcessConfig(RequestStruct, kw_only=True):
     oci_specification: Any = msgspec.field(default=None, name="OCISpecification")
 
     def __post_init__(self) -> None:
-        if any(v > UINT64_MAX for v in self.console_size or ()):
-            raise uint64_error(self)
+        try:
+            if any(v > UINT64_MAX for v in self.console_size or ()):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class Layer(RequestStruct, kw_only=True):
@@ -133,8 +136,11 @@ class MappedDir(RequestStruct, kw_only=True):
     linux_metadata: bool = False
 
     def __post_init__(self) -> None:
-        if self.bandwidth_maximum > UINT64_MAX or self.iops_maximum > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.bandwidth_maximum > UINT64_MAX or self.iops_maximum > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class MappedPipe(RequestStruct, kw_only=True):
@@ -265,13 +271,16 @@ class ContainerConfig(RequestStruct, kw_only=True):
     assigned_devices: list[AssignedDevice] | None = None
 
     def __post_init__(self) -> None:
-        if (
-            self.processor_weight > UINT64_MAX
-            or self.storage_iops_maximum > UINT64_MAX
-            or self.storage_bandwidth_maximum > UINT64_MAX
-            or self.storage_sandbox_size > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.processor_weight > UINT64_MAX
+                or self.storage_iops_maximum > UINT64_MAX
+                or self.storage_bandwidth_maximum > UINT64_MAX
+                or self.storage_sandbox_size > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class ComputeSystemQuery(RequestStruct, kw_only=True):
@@ -308,12 +317,15 @@ class MemoryStats(ResponseStruct, kw_only=True):
     )
 
     def __post_init__(self) -> None:
-        if (
-            self.usage_commit_bytes > UINT64_MAX
-            or self.usage_commit_peak_bytes > UINT64_MAX
-            or self.usage_private_working_set_bytes > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.usage_commit_bytes > UINT64_MAX
+                or self.usage_commit_peak_bytes > UINT64_MAX
+                or self.usage_private_working_set_bytes > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class ProcessorStats(ResponseStruct, kw_only=True):
@@ -327,12 +339,15 @@ class ProcessorStats(ResponseStruct, kw_only=True):
     runtime_kernel100ns: UInt64 = msgspec.field(default=0, name="RuntimeKernel100ns")
 
     def __post_init__(self) -> None:
-        if (
-            self.total_runtime100ns > UINT64_MAX
-            or self.runtime_user100ns > UINT64_MAX
-            or self.runtime_kernel100ns > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.total_runtime100ns > UINT64_MAX
+                or self.runtime_user100ns > UINT64_MAX
+                or self.runtime_kernel100ns > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class StorageStats(ResponseStruct, kw_only=True):
@@ -347,13 +362,16 @@ class StorageStats(ResponseStruct, kw_only=True):
     write_size_bytes: UInt64 = 0
 
     def __post_init__(self) -> None:
-        if (
-            self.read_count_normalized > UINT64_MAX
-            or self.read_size_bytes > UINT64_MAX
-            or self.write_count_normalized > UINT64_MAX
-            or self.write_size_bytes > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.read_count_normalized > UINT64_MAX
+                or self.read_size_bytes > UINT64_MAX
+                or self.write_count_normalized > UINT64_MAX
+                or self.write_size_bytes > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class NetworkStats(ResponseStruct, kw_only=True):
@@ -372,15 +390,18 @@ class NetworkStats(ResponseStruct, kw_only=True):
     instance_id: str = ""
 
     def __post_init__(self) -> None:
-        if (
-            self.bytes_received > UINT64_MAX
-            or self.bytes_sent > UINT64_MAX
-            or self.packets_received > UINT64_MAX
-            or self.packets_sent > UINT64_MAX
-            or self.dropped_packets_incoming > UINT64_MAX
-            or self.dropped_packets_outgoing > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.bytes_received > UINT64_MAX
+                or self.bytes_sent > UINT64_MAX
+                or self.packets_received > UINT64_MAX
+                or self.packets_sent > UINT64_MAX
+                or self.dropped_packets_incoming > UINT64_MAX
+                or self.dropped_packets_outgoing > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class Statistics(ResponseStruct, kw_only=True):
@@ -398,8 +419,11 @@ class Statistics(ResponseStruct, kw_only=True):
     network: list[NetworkStats] | None = None
 
     def __post_init__(self) -> None:
-        if self.uptime100ns > UINT64_MAX:
-            raise uint64_error(self)
+        try:
+            if self.uptime100ns > UINT64_MAX:
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class ProcessListItem(ResponseStruct, kw_only=True):
@@ -418,14 +442,17 @@ class ProcessListItem(ResponseStruct, kw_only=True):
     user_time100ns: UInt64 = msgspec.field(default=0, name="UserTime100ns")
 
     def __post_init__(self) -> None:
-        if (
-            self.kernel_time100ns > UINT64_MAX
-            or self.memory_commit_bytes > UINT64_MAX
-            or self.memory_working_set_private_bytes > UINT64_MAX
-            or self.memory_working_set_shared_bytes > UINT64_MAX
-            or self.user_time100ns > UINT64_MAX
-        ):
-            raise uint64_error(self)
+        try:
+            if (
+                self.kernel_time100ns > UINT64_MAX
+                or self.memory_commit_bytes > UINT64_MAX
+                or self.memory_working_set_private_bytes > UINT64_MAX
+                or self.memory_working_set_shared_bytes > UINT64_MAX
+                or self.user_time100ns > UINT64_MAX
+            ):
+                raise uint64_error(self)
+        except TypeError:
+            raise uint64_error(self) from None
 
 
 class MappedVirtualDiskController(ResponseStruct, kw_only=True):
