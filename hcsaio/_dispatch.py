@@ -30,7 +30,7 @@ import socket
 import sys
 import time
 import weakref
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -332,3 +332,24 @@ def all_pending() -> list[PendingOperation]:
             except RuntimeError:
                 continue
     return result
+
+
+def spawn_system_task(fn: Callable[[], Awaitable[None]], name: str) -> None:
+    """Run ``fn()`` in the background on the current loop, outside any task
+    group (for work that must finish even if the caller is cancelled, such as
+    flushing a closed stdin pipe). Errors are the task's own business: ``fn``
+    must catch what it expects."""
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        trio.lowlevel.spawn_system_task(fn, name=name)
+    else:
+        coro = fn()
+        assert asyncio.iscoroutine(coro)
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+
+
+# Strong references to background asyncio tasks (the loop keeps only weak ones).
+_BACKGROUND: set[asyncio.Task[None]] = set()

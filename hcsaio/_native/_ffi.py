@@ -1,5 +1,5 @@
 """The compiled bridge module. Only ``hcsaio._native`` imports this."""
 
-from hcsaio._bridge import ffi, lib  # type: ignore[attr-defined]
+from hcsaio._bridge import ffi, lib
 
 __all__ = ["ffi", "lib"]
