@@ -32,13 +32,18 @@ How the generated code is decided
   otherwise it is required, because Go always sends it. Go kinds that can be nil
   (pointer, slice, map, struct value, time, GUID) default to ``None``; scalars default to
   their zero value, which ``omit_defaults`` leaves off the wire exactly like ``omitempty``.
-* Types: ints carry their Go range (``UInt32`` ...); ``time.Time`` -> ``datetime``
-  (RFC 3339, as Go and HCS write it); ``guid.GUID`` -> ``uuid.UUID``; ``net.IP`` ->
+* Types: ints carry their Go range (``UInt32`` ...; msgspec's ``Meta`` cannot bound a
+  uint64 from above, so structs with uint64 fields get a generated ``__post_init__`` that
+  does); ``time.Time`` -> ``datetime`` (RFC 3339 as Go and HCS write it; HCS's 100 ns
+  fraction is rounded to microseconds); ``guid.GUID`` -> ``uuid.UUID``; ``net.IP`` ->
   ``str``; ``[]byte`` -> ``bytes`` (base64, as Go encodes it); ``interface{}`` /
   ``json.RawMessage`` -> ``Any`` (decoded to plain JSON values; pass a struct to send one,
-  use ``hcsaio.schema.convert`` to read one). ``TYPE_CORRECTIONS`` widens the few integer
-  fields whose hcsshim (Swagger-generated) Go type is narrower than what the public HCS
-  schema reference documents and HCS sends.
+  use ``hcsaio.schema.convert`` to read one). Go struct embedding (HNS policies) becomes
+  inheritance. ``TYPE_CORRECTIONS`` widens the few integer fields whose hcsshim
+  (Swagger-generated) Go type is narrower than what the public HCS schema reference
+  documents and HCS sends.
+* Omitted: the Swagger client leftovers listed in ``OMITTED``. Added: the three
+  ``guestrequest`` enums schema2 fields refer to (``EXTERNAL_ENUMS``).
 """
 
 from __future__ import annotations

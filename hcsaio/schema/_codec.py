@@ -29,8 +29,8 @@ class SchemaError(ValueError):
 
     A ``ValueError``: wrong input, detected before it reaches HCS or when HCS's answer does
     not have the expected shape. ``path`` locates the offending value in JSONPath form with
-    wire names (``$.Container.Memory.SizeInMB``, ``$.ProcessList[3].ProcessId``), or is
-    None when the input is not valid JSON. ``reason`` is the message without the path. The
+    wire names (``$.Container.Memory.SizeInMB``, ``$.ProcessList[3].ProcessId``, ``$`` for
+    the document itself), or is None when the input is not valid JSON. ``reason`` is the message without the path. The
     original msgspec error is the ``__cause__``.
     """
 
@@ -46,8 +46,10 @@ class SchemaError(ValueError):
         if match is None:  # pragma: no cover - the pattern matches any single-line text
             return cls(text, None)
         path = match["path"]
+        if path is None and isinstance(error, msgspec.ValidationError):
+            path = "$"  # msgspec leaves the path out for the top-level object
         if match["field"]:
-            path = f"{path or '$'}.{match['field']}"
+            path = f"{path}.{match['field']}"
         return cls(match["reason"], path)
 
 
@@ -56,9 +58,9 @@ def encode(obj: Any, *, validate: bool = False) -> bytes:
 
     Fields left at their default are omitted, like Go's ``omitempty``. msgspec does not check
     types when a struct is constructed, so ``v2.Memory(size_in_mb="big")`` would encode as
-    written; pass ``validate=True`` to check the result against ``type(obj)`` first (it costs
-    one extra decode) and get a :class:`SchemaError` with the path instead. Use it for
-    documents assembled from user input before they are sent to HCS.
+    written; pass ``validate=True`` to check the result against ``type(obj)`` (it costs one
+    extra decode; only structs are checked) and get a :class:`SchemaError` with the path
+    instead. Use it for documents assembled from user input before they are sent to HCS.
     """
     try:
         data = _encoder.encode(obj)

@@ -34,6 +34,12 @@ def test_errors_are_value_errors_with_the_path() -> None:
     assert error.__cause__ is not None
 
 
+def test_top_level_errors_have_the_root_path() -> None:
+    assert error_of("[1, 2]", v2.ComputeSystem).path == "$"
+    unknown = error_of('{"Ownr": "x"}', v2.ComputeSystem)
+    assert unknown.path == "$" and "Ownr" in unknown.reason
+
+
 def test_path_includes_list_indexes() -> None:
     data = '{"ProcessList": [{"ProcessId": 1}, {"ProcessId": "two"}]}'
     assert error_of(data, v2.Properties).path == "$.ProcessList[1].ProcessId"
