@@ -32,6 +32,8 @@ How the generated code is decided
   otherwise it is required, because Go always sends it. Go kinds that can be nil
   (pointer, slice, map, struct value, time, GUID) default to ``None``; scalars default to
   their zero value, which ``omit_defaults`` leaves off the wire exactly like ``omitempty``.
+  A response struct none of whose fields is ``omitempty`` is encoded with every field
+  (``omit_defaults=False``), as Go sends it; see ``sends_every_field``.
 * Types: ints carry their Go range (``UInt32`` ...; msgspec's ``Meta`` cannot bound a
   uint64 from above, so structs with uint64 fields get a generated ``__post_init__`` that
   does); ``time.Time`` -> ``datetime`` (RFC 3339 as Go and HCS write it; HCS's 100 ns
@@ -503,6 +505,18 @@ def parse_go_type(text: str) -> GoType:
     return GoType("name", name=text)
 
 
+def sends_every_field(d: Definition) -> bool:
+    """A response struct whose Go fields are all sent even when zero (no omitempty).
+
+    Its fields still have defaults (a response must decode without them), so it is encoded
+    with ``omit_defaults=False`` to put every field on the wire as Go does
+    (``{"Major": 2, "Minor": 0}``, not ``{"Major": 2}``). Request structs need no such
+    option: their non-omitempty fields are required and therefore always encoded.
+    """
+    fields = d.all_fields()
+    return d.response and bool(fields) and not any(f.omitempty for f in fields)
+
+
 def is_uint64(t: GoType) -> bool:
     return t.kind == "name" and t.name in ("uint64", "uint")
 
@@ -909,12 +923,16 @@ class Renderer:
         # kw_only is the one struct option msgspec does not inherit, so every class says it.
         if d.base is not None:
             bases = self.ref(d.base)[0] + ", kw_only=True"
+            if sends_every_field(d) != sends_every_field(d.base):
+                bases += f", omit_defaults={not sends_every_field(d)}"
         else:
             bases = "ResponseStruct" if d.response else "RequestStruct"
             self.base_names.add(bases)
             bases += ", kw_only=True"
             if rule != "pascal":
                 bases += f", rename={rule!r}" if rule else ", rename=None"
+            if sends_every_field(d):
+                bases += ", omit_defaults=False"
         derived = encode_names(tuple(f.attr for f in d.fields), rule)
         doc = clean_doc(d.doc) or f"{GROUP_LABELS[d.group]} document ``{d.name}``."
         body = docstring(f"{doc}\n\n{provenance(d)}", "    ")

@@ -427,7 +427,7 @@ class ProtocolType(OpenIntEnum):
     ICMPV6 = 58
 
 
-class Version(ResponseStruct, kw_only=True):
+class Version(ResponseStruct, kw_only=True, omit_defaults=False):
     """Version is the HCN Service version.
 
     Go: ``Version`` in ``hcn/hcnglobals.go``.
@@ -574,7 +574,7 @@ class PolicyEndpointRequest(RequestStruct, kw_only=True):
     policies: list[EndpointPolicy] | None = None
 
 
-class Globals(ResponseStruct, kw_only=True):
+class Globals(ResponseStruct, kw_only=True, omit_defaults=False):
     """Globals are all global properties of the HCN Service.
 
     Go: ``Globals`` in ``hcn/hcnglobals.go``.
@@ -583,7 +583,7 @@ class Globals(ResponseStruct, kw_only=True):
     version: Version | None = None
 
 
-class VersionRange(ResponseStruct, kw_only=True):
+class VersionRange(ResponseStruct, kw_only=True, omit_defaults=False):
     """HCN document ``VersionRange``.
 
     Go: ``VersionRange`` in ``hcn/hcnglobals.go``.
@@ -596,7 +596,7 @@ class VersionRange(ResponseStruct, kw_only=True):
 VersionRanges: TypeAlias = list[VersionRange]
 
 
-class hnsResponse(ResponseStruct, kw_only=True):
+class hnsResponse(ResponseStruct, kw_only=True, omit_defaults=False):
     """HCN document ``hnsResponse``.
 
     Go: ``hnsResponse`` in ``hcn/hcnglobals.go``.
@@ -639,7 +639,7 @@ class HostComputeLoadBalancer(ResponseStruct, kw_only=True):
     flags: LoadBalancerFlags | None = None
 
 
-class NamespaceResourceEndpoint(ResponseStruct, kw_only=True):
+class NamespaceResourceEndpoint(ResponseStruct, kw_only=True, omit_defaults=False):
     """NamespaceResourceEndpoint represents an Endpoint attached to a Namespace.
 
     Go: ``NamespaceResourceEndpoint`` in ``hcn/hcnnamespace.go``.
@@ -648,7 +648,7 @@ class NamespaceResourceEndpoint(ResponseStruct, kw_only=True):
     id: str = msgspec.field(default="", name="ID")
 
 
-class NamespaceResourceContainer(ResponseStruct, kw_only=True):
+class NamespaceResourceContainer(ResponseStruct, kw_only=True, omit_defaults=False):
     """NamespaceResourceContainer represents a Container attached to a Namespace.
 
     Go: ``NamespaceResourceContainer`` in ``hcn/hcnnamespace.go``.
@@ -657,7 +657,7 @@ class NamespaceResourceContainer(ResponseStruct, kw_only=True):
     id: str = msgspec.field(default="", name="ID")
 
 
-class NamespaceResource(ResponseStruct, kw_only=True):
+class NamespaceResource(ResponseStruct, kw_only=True, omit_defaults=False):
     """NamespaceResource is associated with a namespace
 
     Go: ``NamespaceResource`` in ``hcn/hcnnamespace.go``.
@@ -831,7 +831,7 @@ class AclPolicySetting(ResponseStruct, kw_only=True):
     priority: UInt16 = 0
 
 
-class QosPolicySetting(ResponseStruct, kw_only=True):
+class QosPolicySetting(ResponseStruct, kw_only=True, omit_defaults=False):
     """QosPolicySetting sets Quality of Service bandwidth caps on an Endpoint.
 
     Go: ``QosPolicySetting`` in ``hcn/hcnpolicy.go``.
@@ -1050,7 +1050,7 @@ class LayerConstraintNetworkPolicySetting(ResponseStruct, kw_only=True):
     layer_id: str = ""
 
 
-class VlanPolicySetting(ResponseStruct, kw_only=True):
+class VlanPolicySetting(ResponseStruct, kw_only=True, omit_defaults=False):
     """VlanPolicySetting isolates a subnet with VLAN tagging.
 
     Go: ``VlanPolicySetting`` in ``hcn/hcnpolicy.go``.
@@ -1059,7 +1059,7 @@ class VlanPolicySetting(ResponseStruct, kw_only=True):
     isolation_id: UInt32 = 0
 
 
-class VsidPolicySetting(ResponseStruct, kw_only=True):
+class VsidPolicySetting(ResponseStruct, kw_only=True, omit_defaults=False):
     """VsidPolicySetting isolates a subnet with VSID tagging.
 
     Go: ``VsidPolicySetting`` in ``hcn/hcnpolicy.go``.
@@ -1068,7 +1068,7 @@ class VsidPolicySetting(ResponseStruct, kw_only=True):
     isolation_id: UInt32 = 0
 
 
-class RemoteSubnetRoutePolicySetting(ResponseStruct, kw_only=True):
+class RemoteSubnetRoutePolicySetting(ResponseStruct, kw_only=True, omit_defaults=False):
     """RemoteSubnetRoutePolicySetting creates remote subnet route rules on a network
 
     Go: ``RemoteSubnetRoutePolicySetting`` in ``hcn/hcnpolicy.go``.
@@ -1080,7 +1080,7 @@ class RemoteSubnetRoutePolicySetting(ResponseStruct, kw_only=True):
     distributed_router_mac_address: str = ""
 
 
-class SetPolicySetting(ResponseStruct, kw_only=True):
+class SetPolicySetting(ResponseStruct, kw_only=True, omit_defaults=False):
     """SetPolicySetting creates IPSets on network
 
     Go: ``SetPolicySetting`` in ``hcn/hcnpolicy.go``.
@@ -1092,7 +1092,7 @@ class SetPolicySetting(ResponseStruct, kw_only=True):
     values: str = ""
 
 
-class VxlanPortPolicySetting(ResponseStruct, kw_only=True):
+class VxlanPortPolicySetting(ResponseStruct, kw_only=True, omit_defaults=False):
     """VxlanPortPolicySetting allows configuring the VXLAN TCP port
 
     Go: ``VxlanPortPolicySetting`` in ``hcn/hcnpolicy.go``.
@@ -1155,7 +1155,7 @@ class HostComputeRoute(ResponseStruct, kw_only=True):
     schema_version: SchemaVersion | None = None
 
 
-class AclFeatures(ResponseStruct, kw_only=True):
+class AclFeatures(ResponseStruct, kw_only=True, omit_defaults=False):
     """AclFeatures are the supported ACL possibilities.
 
     Go: ``AclFeatures`` in ``hcn/hcnsupport.go``.
@@ -1167,7 +1167,7 @@ class AclFeatures(ResponseStruct, kw_only=True):
     acl_rule_id: bool = False
 
 
-class ApiSupport(ResponseStruct, kw_only=True):
+class ApiSupport(ResponseStruct, kw_only=True, omit_defaults=False):
     """ApiSupport lists the supported API versions.
 
     Go: ``ApiSupport`` in ``hcn/hcnsupport.go``.
@@ -1177,7 +1177,7 @@ class ApiSupport(ResponseStruct, kw_only=True):
     v2: bool = False
 
 
-class SupportedFeatures(ResponseStruct, kw_only=True):
+class SupportedFeatures(ResponseStruct, kw_only=True, omit_defaults=False):
     """SupportedFeatures are the features provided by the Service.
 
     Go: ``SupportedFeatures`` in ``hcn/hcnsupport.go``.

@@ -160,7 +160,7 @@ class HNSNnvManagementMacList(ResponseStruct, kw_only=True):
     mac_address_list: list[HNSNnvManagementMacAddress] | None = None
 
 
-class NamespaceResource(ResponseStruct, kw_only=True):
+class NamespaceResource(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``NamespaceResource``.
 
     Go: ``NamespaceResource`` in ``internal/hns/namespace.go``.
@@ -226,7 +226,7 @@ class EndpointAttachDetachRequest(RequestStruct, kw_only=True):
     virtual_nic_name: str = ""
 
 
-class EndpointResquestResponse(ResponseStruct, kw_only=True):
+class EndpointResquestResponse(ResponseStruct, kw_only=True, omit_defaults=False):
     """EndpointResquestResponse is object to get the endpoint request response
 
     Go: ``EndpointResquestResponse`` in ``internal/hns/hnsendpoint.go``.
@@ -236,7 +236,7 @@ class EndpointResquestResponse(ResponseStruct, kw_only=True):
     error: str = ""
 
 
-class EndpointStats(ResponseStruct, kw_only=True):
+class EndpointStats(ResponseStruct, kw_only=True, omit_defaults=False):
     """EndpointStats is the object that has stats for a given endpoint
 
     Go: ``EndpointStats`` in ``internal/hns/hnsendpoint.go``.
@@ -275,7 +275,7 @@ class endpointAttachInfo(ResponseStruct, kw_only=True):
     shared_containers: Any = None
 
 
-class HNSVersion(ResponseStruct, kw_only=True):
+class HNSVersion(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``HNSVersion``.
 
     Go: ``HNSVersion`` in ``internal/hns/hnsglobals.go``.
@@ -285,7 +285,7 @@ class HNSVersion(ResponseStruct, kw_only=True):
     minor: Int64 = 0
 
 
-class HNSGlobals(ResponseStruct, kw_only=True):
+class HNSGlobals(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``HNSGlobals``.
 
     Go: ``HNSGlobals`` in ``internal/hns/hnsglobals.go``.
@@ -337,7 +337,7 @@ class HNSNetwork(ResponseStruct, kw_only=True):
     automatic_dns: bool = msgspec.field(default=False, name="AutomaticDNS")
 
 
-class hnsResponse(ResponseStruct, kw_only=True):
+class hnsResponse(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``hnsResponse``.
 
     Go: ``hnsResponse`` in ``internal/hns/hnsnetwork.go``.
@@ -361,7 +361,7 @@ class NatPolicy(ResponseStruct, kw_only=True):
     external_port_reserved: bool = False
 
 
-class QosPolicy(ResponseStruct, kw_only=True):
+class QosPolicy(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``QosPolicy``.
 
     Go: ``QosPolicy`` in ``internal/hns/hnspolicy.go``.
@@ -378,7 +378,7 @@ class QosPolicy(ResponseStruct, kw_only=True):
             raise uint64_error(self) from None
 
 
-class IsolationPolicy(ResponseStruct, kw_only=True):
+class IsolationPolicy(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``IsolationPolicy``.
 
     Go: ``IsolationPolicy`` in ``internal/hns/hnspolicy.go``.
@@ -397,7 +397,7 @@ class IsolationPolicy(ResponseStruct, kw_only=True):
             raise uint64_error(self) from None
 
 
-class VlanPolicy(ResponseStruct, kw_only=True):
+class VlanPolicy(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``VlanPolicy``.
 
     Go: ``VlanPolicy`` in ``internal/hns/hnspolicy.go``.
@@ -414,7 +414,7 @@ class VlanPolicy(ResponseStruct, kw_only=True):
             raise uint64_error(self) from None
 
 
-class VsidPolicy(ResponseStruct, kw_only=True):
+class VsidPolicy(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``VsidPolicy``.
 
     Go: ``VsidPolicy`` in ``internal/hns/hnspolicy.go``.
@@ -431,7 +431,7 @@ class VsidPolicy(ResponseStruct, kw_only=True):
             raise uint64_error(self) from None
 
 
-class PaPolicy(ResponseStruct, kw_only=True):
+class PaPolicy(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``PaPolicy``.
 
     Go: ``PaPolicy`` in ``internal/hns/hnspolicy.go``.
@@ -441,7 +441,7 @@ class PaPolicy(ResponseStruct, kw_only=True):
     pa: str = msgspec.field(default="", name="PA")
 
 
-class Policy(ResponseStruct, kw_only=True):
+class Policy(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``Policy``.
 
     Go: ``Policy`` in ``internal/hns/hnspolicy.go``.
@@ -450,7 +450,7 @@ class Policy(ResponseStruct, kw_only=True):
     type: PolicyType | None = None
 
 
-class OutboundNatPolicy(Policy, kw_only=True):
+class OutboundNatPolicy(Policy, kw_only=True, omit_defaults=True):
     """HNS document ``OutboundNatPolicy``.
 
     Go: ``OutboundNatPolicy`` in ``internal/hns/hnspolicy.go``.
@@ -500,7 +500,7 @@ class ACLPolicy(ResponseStruct, kw_only=True):
     service_name: str = ""
 
 
-class RoutePolicy(Policy, kw_only=True):
+class RoutePolicy(Policy, kw_only=True, omit_defaults=True):
     """RoutePolicy is a structure defining schema for Route based Policy
 
     Go: ``RoutePolicy`` in ``internal/hns/hnspolicylist.go``.
@@ -511,7 +511,7 @@ class RoutePolicy(Policy, kw_only=True):
     encap_enabled: bool = msgspec.field(default=False, name="NeedEncap")
 
 
-class LBPolicy(Policy, kw_only=True):
+class LBPolicy(Policy, kw_only=True, omit_defaults=True):
     """LBPolicy is a structure defining schema for LoadBalancing based Policy
 
     Go: ``LBPolicy`` in ``internal/hns/hnspolicylist.go``.
@@ -545,7 +545,7 @@ class PolicyList(ResponseStruct, kw_only=True):
     policies: list[Any] | None = None
 
 
-class HNSAclFeatures(ResponseStruct, kw_only=True):
+class HNSAclFeatures(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``HNSAclFeatures``.
 
     Go: ``HNSAclFeatures`` in ``internal/hns/hnssupport.go``.
@@ -557,7 +557,7 @@ class HNSAclFeatures(ResponseStruct, kw_only=True):
     acl_rule_id: bool = False
 
 
-class HNSSupportedFeatures(ResponseStruct, kw_only=True):
+class HNSSupportedFeatures(ResponseStruct, kw_only=True, omit_defaults=False):
     """HNS document ``HNSSupportedFeatures``.
 
     Go: ``HNSSupportedFeatures`` in ``internal/hns/hnssupport.go``.

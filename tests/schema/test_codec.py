@@ -135,6 +135,14 @@ def test_encode_omits_defaults_and_uses_wire_names() -> None:
     assert schema.encode(v2.Container(mapped_directories=[])) == b'{"MappedDirectories":[]}'
 
 
+def test_go_always_sent_fields_stay_on_the_wire() -> None:
+    """HCN's Version has no omitempty: Go sends Minor 0, and so does hcsaio."""
+    query = hcn.HostComputeQuery(schema_version=hcn.Version(major=2, minor=0))
+    assert schema.encode(query) == b'{"SchemaVersion":{"Major":2,"Minor":0}}'
+    assert schema.encode(hcn.VlanPolicySetting(isolation_id=0)) == b'{"IsolationId":0}'
+    assert schema.decode("{}", hcn.Version) == hcn.Version()  # still optional on decode
+
+
 def test_encode_validate_catches_wrong_python_types() -> None:
     bad = v2.Processor(count="two")  # type: ignore[arg-type]
     assert schema.encode(bad) == b'{"Count":"two"}'  # msgspec does not check on init

@@ -286,6 +286,9 @@ def test_struct_matches_record(
     assert info.forbid_unknown_fields == (not response)
     wanted = expected_fields(records, group, struct_record)
     assert [f.encode_name for f in info.fields] == [f["json"] for f in wanted]
+    # a response whose Go fields are all sent even when zero is encoded with every field
+    sends_all = response and bool(wanted) and not any(f["omitempty"] for f in wanted)
+    assert cls.__struct_config__.omit_defaults == (not sends_all)
     for field, raw in zip(info.fields, wanted, strict=True):
         where = f"{group}.{name}.{raw['go']}"
         # snake_case of the Go name: same letters, lower case, words split by "_"

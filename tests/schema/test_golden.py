@@ -44,7 +44,8 @@ def load(name: str) -> bytes:
 
 
 def canonical(value: Any, info: mi.Type, path: str, ignored: set[str]) -> Any:
-    """``value`` without the ignored keys and without keys holding the field default."""
+    """``value`` as the type encodes it: without the ignored keys, without keys holding the
+    field default where the struct omits defaults, with them where it sends every field."""
     if value is None:
         return None
     if isinstance(info, mi.UnionType):
@@ -52,6 +53,7 @@ def canonical(value: Any, info: mi.Type, path: str, ignored: set[str]) -> Any:
         return canonical(value, inner[0], path, ignored)
     if isinstance(info, mi.StructType):
         fields = {f.encode_name: f for f in info.fields}
+        omit_defaults = info.cls.__struct_config__.omit_defaults
         out = {}
         for key, item in value.items():
             here = f"{path}.{key}"
@@ -60,9 +62,13 @@ def canonical(value: Any, info: mi.Type, path: str, ignored: set[str]) -> Any:
             assert key in fields, f"{here} is not a field of {info.cls.__name__}"
             field = fields[key]
             omitted_default = not field.required and field.default is not msgspec.NODEFAULT
-            if omitted_default and msgspec.to_builtins(field.default) == item:
+            if omit_defaults and omitted_default and msgspec.to_builtins(field.default) == item:
                 continue
             out[key] = canonical(item, field.type, here, ignored)
+        if not omit_defaults:  # encoded with every field, as Go sends it
+            for key, field in fields.items():
+                if key not in out and field.default is not msgspec.NODEFAULT:
+                    out[key] = msgspec.to_builtins(field.default)
         return out
     if isinstance(info, mi.ListType):
         return [canonical(v, info.item_type, f"{path}[]", ignored) for v in value]
