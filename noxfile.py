@@ -1,0 +1,142 @@
+"""Development and CI sessions.
+
+    nox -s tests      the whole test suite against an installed wheel
+    nox -s lint       ruff check + ruff format --check
+    nox -s mypy       mypy --strict on the package (Linux and win32)
+    nox -s sanitize   C and bridge tests with AddressSanitizer + UBSan
+    nox -s gen-check  regenerate the schema modules, fail on any diff
+    nox -s bench      side-by-side benchmarks (ratios, not timings)
+
+Every session installs what it needs into its own virtualenv from the
+repository's files, so a fresh machine with Python 3.11 and a C compiler is
+enough (the Windows checks also apt-install mingw-w64 and wine).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+nox.options.sessions = ["tests", "lint", "mypy"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+
+
+def _install_package(session: nox.Session, *extras: str, env: dict[str, str] | None = None) -> None:
+    """Build and install hcsaio itself (never an editable install: the
+    tests must import what a user would get)."""
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install("setuptools>=68", "wheel", "cffi>=1.17")
+    # A local path is rebuilt and reinstalled on every run, so a reused
+    # virtualenv never tests stale native code.
+    session.install("--no-build-isolation", spec, env=env)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole suite. Extra arguments go to pytest."""
+    _install_package(session, "test", "bench")
+    session.run("pytest", "-p", "no:cacheprovider", *session.posargs, str(ROOT / "tests"))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def mypy(session: nox.Session) -> None:
+    _install_package(session, "test")
+    session.install("mypy>=1.11")
+    session.run("mypy", "--strict", "-p", "hcsaio")
+
+
+@nox.session(name="gen-check", python=PYTHON)
+def gen_check(session: nox.Session) -> None:
+    """The generated schema modules match the shared data and the generator."""
+    session.install("msgspec>=0.18", "ruff>=0.6")
+    session.run("python", "tools/gen_schema.py", "--check")
+
+
+def _asan_runtime() -> str:
+    """The ASan runtime the compiler links, to preload into an uninstrumented
+    Python (the extension modules are instrumented, the interpreter is not)."""
+    cc = os.environ.get("CC", "gcc")
+    out = subprocess.run(
+        [cc, "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+@nox.session(python=PYTHON)
+def sanitize(session: nox.Session) -> None:
+    """Build the bridge, libhcsemu and the test fakes with -fsanitize=address,undefined
+    and run the native tests and the bridge tests under them."""
+    env = {"HCSAIO_SANITIZE": "1", "CFLAGS": "-fsanitize=address,undefined -fno-omit-frame-pointer"}
+    _install_package(session, "test", env=env)
+    asan = _asan_runtime()
+    run_env = {
+        "HCSAIO_SANITIZE": "1",
+        "LD_PRELOAD": asan,
+        # CPython itself is not instrumented and keeps memory until exit, so
+        # leak detection is off for Python runs; fds, handles and result
+        # strings are checked by the tests' own counters instead, and the
+        # pure-C tests below run with leak detection on.
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1:strict_string_checks=1",
+        "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+    }
+    native_tests = ROOT / "tests" / "native" / "run_native_tests.py"
+    if native_tests.exists():
+        session.run("python", str(native_tests), "--sanitize")
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "not slow",
+        str(ROOT / "tests" / "bridge"),
+        *session.posargs,
+        env=run_env,
+    )
+    emulator_tests = ROOT / "tests" / "emulator"
+    if emulator_tests.is_dir():
+        session.run(
+            "pytest", "-p", "no:cacheprovider", "-m", "not slow", str(emulator_tests), env=run_env
+        )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Side-by-side benchmarks; pass --quick for the one-minute version."""
+    _install_package(session, "test", "bench", "plot")
+    session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
+
+
+def _apt_install(session: nox.Session, *packages: str) -> None:
+    missing = [
+        p
+        for p in packages
+        if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0
+    ]
+    if not missing:
+        return
+    if shutil.which("apt-get") is None:
+        session.error(f"need the Debian packages {missing} and apt-get is not available")
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run(
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        *missing,
+        external=True,
+        env={"DEBIAN_FRONTEND": "noninteractive"},
+    )
