@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent
 nox.options.sessions = ["tests", "lint", "mypy"]
 nox.options.reuse_existing_virtualenvs = True
 
-PYTHON = "3.11"
 
 
 def _install_package(session: nox.Session, *extras: str, env: dict[str, str] | None = None) -> None:
@@ -38,28 +37,28 @@ def _install_package(session: nox.Session, *extras: str, env: dict[str, str] | N
     session.install("--no-build-isolation", spec, env=env)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def tests(session: nox.Session) -> None:
     """The whole suite. Extra arguments go to pytest."""
     _install_package(session, "test", "bench")
     session.run("pytest", "-p", "no:cacheprovider", *session.posargs, str(ROOT / "tests"))
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def mypy(session: nox.Session) -> None:
     _install_package(session, "test")
     session.install("mypy>=1.11")
     session.run("mypy", "--strict", "-p", "hcsaio")
 
 
-@nox.session(name="gen-check", python=PYTHON)
+@nox.session(name="gen-check")
 def gen_check(session: nox.Session) -> None:
     """The generated schema modules match the shared data and the generator."""
     session.install("msgspec>=0.18", "ruff>=0.6")
@@ -76,7 +75,7 @@ def _asan_runtime() -> str:
     return out.stdout.strip()
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def sanitize(session: nox.Session) -> None:
     """Build the bridge, libhcsemu and the test fakes with -fsanitize=address,undefined
     and run the native tests and the bridge tests under them."""
@@ -113,7 +112,7 @@ def sanitize(session: nox.Session) -> None:
         )
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def bench(session: nox.Session) -> None:
     """Side-by-side benchmarks; pass --quick for the one-minute version."""
     _install_package(session, "test", "bench", "plot")
