@@ -1,0 +1,208 @@
+/*
+ * calls.c - the shapes shared by the exports: starting an operation,
+ * failing one synchronously, and the handle calls (close, callbacks,
+ * SYSTEM_OP/PROCESS_OP, wait for exit).
+ *
+ * Synchronous failures: once the operation value is valid, a call that
+ * fails before anything reaches the service (bad handle, bad argument,
+ * disconnected) returns the failure, records it in the operation (so
+ * HcsGetOperationResult returns it with a ResultError, as hcsshim expects)
+ * and fires no completion callback. An invalid operation value gets
+ * E_HANDLE and nothing is recorded anywhere.
+ */
+#include "hcsemu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+HRESULT hx_op_begin(HCS_OPERATION operation, int32_t type, hx_handle *target, hx_op **out) {
+    *out = NULL;
+    hx_lock();
+    hx_op *op = (hx_op *)hx_lookup(operation, HX_OPERATION);
+    if (op == NULL) {
+        hx_unlock();
+        return E_HANDLE_HR;
+    }
+    if (op->state != HX_OP_IDLE) {
+        hx_unref(&op->base);
+        hx_unlock();
+        return HCS_E_OPERATION_ALREADY_STARTED_HR;
+    }
+    op->state = HX_OP_PENDING;
+    op->type = type;
+    int conflict = 0;
+    if (target != NULL) {
+        op->target = target;
+        hx_ref(&target->base);
+        if (target->callback != NULL &&
+            (target->callback_options & HcsEventOptionEnableOperationCallbacks)) {
+            /* The handle takes completions as events: an op with its own
+             * completion callback is refused (reference 4.1). */
+            conflict = op->completion != NULL || op->notify != NULL;
+            op->as_event = 1;
+        }
+    }
+    hx_unlock();
+    *out = op;
+    if (conflict) {
+        return hx_op_fail(op, HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET_HR,
+                          "The handle delivers operation completions through its event "
+                          "callback; this operation has its own completion callback.");
+    }
+    return S_OK_HR;
+}
+
+HRESULT hx_op_fail(hx_op *op, HRESULT hr, const char *message) {
+    char16_t *doc = hx_result_error(hr, message);
+    hx_lock();
+    op->result = hr;
+    free(op->doc);
+    op->doc = doc;
+    op->state = HX_OP_DONE;
+    pthread_cond_broadcast(&op->done);
+    hx_unref(&op->base);
+    hx_unlock();
+    return hr;
+}
+
+HRESULT hx_handle_get(const void *value, hx_kind kind, hx_handle **out) {
+    hx_lock();
+    *out = (hx_handle *)hx_lookup(value, kind);
+    hx_unlock();
+    return *out != NULL ? S_OK_HR : E_HANDLE_HR;
+}
+
+void hx_handle_release(hx_handle *h) {
+    if (h != NULL) {
+        hx_lock();
+        hx_unref(&h->base);
+        hx_unlock();
+    }
+}
+
+void hx_handle_close(const void *value, hx_kind kind) {
+    hx_lock();
+    hx_handle *h = (hx_handle *)hx_lookup(value, kind);
+    if (h == NULL) {
+        hx_unlock();
+        return;
+    }
+    hx_unregister(&h->base);
+    h->closed = 1; /* queued events for it are dropped from now on */
+    /* Wait for a callback of this handle that is running right now, unless
+     * it is the caller itself (HCS forbids closing a handle from its own
+     * callback; here it merely does not wait for itself). */
+    int self = hx_current_callback_handle() == h;
+    while (h->running > self) {
+        pthread_cond_wait(&h->drained, &hx_mutex);
+    }
+    hx_table_remove(&h->conn->handles, &h->conn_node);
+    hx_conn *conn = h->conn;
+    conn->refs++;
+    hx_frame f;
+    memset(&f, 0, sizeof f);
+    f.kind = HX_K_CLOSE_HANDLE;
+    f.object = h->wire_id;
+    hx_unref(&h->base);
+    hx_unlock();
+    hx_conn_notify(conn, &f);
+    hx_lock();
+    hx_conn_unref(conn);
+    hx_unlock();
+}
+
+HRESULT hx_handle_set_callback(const void *value, hx_kind kind, HCS_EVENT_OPTIONS options,
+                               const void *context, HCS_EVENT_CALLBACK callback) {
+    const HCS_EVENT_OPTIONS known = HcsEventOptionEnableOperationCallbacks |
+                                    HcsEventOptionEnableVmLifecycle |
+                                    HcsEventOptionEnableLiveMigrationEvents;
+    if (callback == NULL || (options & ~known) != 0) {
+        return E_INVALIDARG_HR;
+    }
+    hx_lock();
+    hx_handle *h = (hx_handle *)hx_lookup(value, kind);
+    HRESULT hr = S_OK_HR;
+    if (h == NULL) {
+        hr = E_HANDLE_HR;
+    } else if (h->callback != NULL) {
+        hr = HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET_HR;
+    } else {
+        h->callback = callback;
+        h->callback_context = (void *)context;
+        h->callback_options = options;
+    }
+    if (h != NULL) {
+        hx_unref(&h->base);
+    }
+    hx_unlock();
+    return hr;
+}
+
+/* Is the handle's connection gone? */
+static int handle_disconnected(hx_handle *h) {
+    hx_lock();
+    int dead = h->conn->dead;
+    hx_unlock();
+    return dead;
+}
+
+HRESULT hx_handle_call(const void *value, hx_kind kind, HCS_OPERATION operation, int32_t type,
+                       PCWSTR options) {
+    hx_handle *h = NULL;
+    hx_handle_get(value, kind, &h);
+    hx_op *op;
+    HRESULT hr = hx_op_begin(operation, type, h, &op);
+    if (hr < 0 || h == NULL) {
+        hx_handle_release(h);
+        return hr < 0 ? hr : hx_op_fail(op, E_HANDLE_HR, "The handle is invalid or closed.");
+    }
+    hx_lock();
+    op->route = h; /* the handle's reference moves to the op */
+    hx_unlock();
+    if (handle_disconnected(h)) {
+        return hx_op_fail(op, HCS_E_SERVICE_DISCONNECT_HR,
+                          "The connection to the HCS emulator service was lost.");
+    }
+    hx_frame f;
+    memset(&f, 0, sizeof f);
+    char *keep[HX_MAX_FIELDS] = {0};
+    f.kind = kind == HX_SYSTEM ? HX_K_SYSTEM_OP : HX_K_PROCESS_OP;
+    f.object = h->wire_id;
+    f.code = type;
+    if (hx_frame_set_field16(&f, 0, options, keep) != 0) {
+        return hx_op_fail(op, E_INVALIDARG_HR, "The options document is too large.");
+    }
+    hr = hx_request_start(h->conn, op, &f);
+    hx_frame_free_fields(keep);
+    if (hr < 0) {
+        return hx_op_fail(op, hr, "The request could not be sent to the HCS emulator service.");
+    }
+    hx_op_release(op);
+    return S_OK_HR;
+}
+
+HRESULT hx_handle_wait_exit(const void *value, hx_kind kind, DWORD timeout_ms, PWSTR *result) {
+    if (result != NULL) {
+        *result = NULL;
+    }
+    hx_handle *h;
+    if (hx_handle_get(value, kind, &h) < 0) {
+        return E_HANDLE_HR;
+    }
+    hx_frame f;
+    memset(&f, 0, sizeof f);
+    f.kind = HX_K_WAIT_EXIT;
+    f.object = h->wire_id;
+    hx_op *reply;
+    HRESULT hr = hx_request_sync(h->conn, &f, timeout_ms, &reply);
+    hx_handle_release(h);
+    if (hr < 0) {
+        return hr;
+    }
+    hr = reply->result;
+    if (hx_give_doc(reply->doc, result) < 0 && hr >= 0) {
+        hr = E_OUTOFMEMORY_HR;
+    }
+    hx_op_release(reply);
+    return hr;
+}
