@@ -25,9 +25,10 @@ import hcsaio
 def terminal_size() -> tuple[int, int]:
     try:
         size = os.get_terminal_size(sys.stdout.fileno())
-        return size.lines, size.columns
     except OSError:
         return 24, 80
+    # A fresh pty reports 0x0 until someone sets a size.
+    return (size.lines or 24), (size.columns or 80)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ with ``loop.connect_read_pipe``/``connect_write_pipe`` (asyncio only).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import AsyncIterator
 from typing import Final
@@ -93,6 +94,11 @@ class PipeReader:
                 chunk = os.read(fd, READ_CHUNK)
             except (BlockingIOError, InterruptedError):
                 continue
+            except OSError as exc:
+                # A pty master reads EIO once the console side is gone: EOF.
+                if exc.errno != errno.EIO:
+                    raise
+                chunk = b""
             progress = True
             if chunk:
                 self._buffer += chunk

@@ -67,12 +67,25 @@ async def test_virtual_machine_document_needs_hyper_v() -> None:
 
 
 async def test_invalid_json_from_hcs_names_the_path() -> None:
-    # Valid for our schema (Any-typed), rejected by HCS: Container must be an object.
+    """hcsaio validates documents itself, so HCS's own INVALID_JSON answer is
+    reached here by going under the public API's check."""
+    from hcsaio import _operation
+    from hcsaio._backend import library
+    from hcsaio._native import system as native_system
+
+    lib = await library()
+    bad = '{"SchemaVersion":{"Major":2,"Minor":1},"Container":{"Memory":{"SizeInMB":"lots"}}}'
+    handles = []
+
+    def start(op):
+        handles.append(native_system.create(lib.index, unique_id(), bad, op))
+
     with pytest.raises(errors.InvalidJson) as info:
-        await hcsaio.create_compute_system(
-            unique_id(), '{"SchemaVersion":{"Major":2,"Minor":1},"HostedSystem":5}'
-        )
-    assert "HostedSystem" in str(info.value)
+        await _operation.run_checked(lib, "HcsCreateComputeSystem", start)
+    for handle in handles:
+        native_system.close(lib.index, handle)
+    assert info.value.hresult == 0x8037010D
+    assert "SizeInMB" in str(info.value)
 
 
 async def test_process_errors_after_exit(new_system) -> None:
