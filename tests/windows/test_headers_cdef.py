@@ -8,6 +8,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import cffi
 
@@ -56,7 +57,7 @@ def test_hcn_port_structs_have_the_documented_layout() -> None:
 
 def test_constants_and_function_types_reach_python() -> None:
     ffi = _ffi()
-    lib = ffi.dlopen(None)  # only the #define constants are read from it
+    lib: Any = ffi.dlopen(None)  # only the #define constants are read from it
     assert lib.HcnNotificationNetworkEndpointDetached == 0x10
     assert lib.HcnNotificationFlagsReserved == 0xF0000000
     assert lib.HCN_PORT_PROTOCOL_BOTH == 3
