@@ -23,7 +23,9 @@
  * documents. Control and statistics functions are prefixed fake_.
  *
  * Built by the tests with the system compiler (and with ASan/UBSan by
- * `nox -s sanitize`); not shipped.
+ * `nox -s sanitize`); not shipped. Also built as a Windows DLL with
+ * mingw-w64 (pthreads from winpthreads, so its workers are real Windows
+ * threads) for the Wine bridge test in tests/windows/.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,8 +40,26 @@
 #include "hcs_defs.h"
 #include "hcs_errors.h"
 
-#define API __attribute__((visibility("default")))
 #define FAKE_THREADS 8
+
+#ifdef _WIN32
+/* Windows: exports need dllexport, and process pipes are real pipe
+ * HANDLEs as HCS returns them. <windows.h> cannot be included beside
+ * hcs_defs.h, so tests/windows/fakecore_win32.c implements these two. */
+#define API __declspec(dllexport)
+int fake_os_pipe(HANDLE *read_end, HANDLE *write_end);
+void fake_os_close(HANDLE handle);
+#else
+#define API __attribute__((visibility("default")))
+static int fake_os_pipe(HANDLE *read_end, HANDLE *write_end) {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    *read_end = (HANDLE)(intptr_t)fds[0];
+    *write_end = (HANDLE)(intptr_t)fds[1];
+    return 0;
+}
+static void fake_os_close(HANDLE handle) { close((int)(intptr_t)handle); }
+#endif
 
 /* ---------------- strings ---------------- */
 
@@ -164,8 +184,8 @@ static atomic_ullong g_next_op_id = 1;
 static void op_unref(fake_op *op) {
     if (atomic_fetch_sub(&op->refs, 1) == 1) {
         if (op->has_pinfo) { /* nobody took the pipes */
-            close((int)(intptr_t)op->pinfo.StdInput);
-            close((int)(intptr_t)op->pinfo.StdOutput);
+            fake_os_close(op->pinfo.StdInput);
+            fake_os_close(op->pinfo.StdOutput);
         }
         free(op->doc);
         pthread_mutex_destroy(&op->lock);
@@ -422,11 +442,11 @@ static HRESULT start_op(HCS_OPERATION operation, HCS_OPERATION_TYPE type, PCWSTR
     op->delay_us = s.delay_us;
     if (s.doc) op->doc = dup16(s.doc);
     if (type == HcsOperationTypeCreateProcess && s.hr >= 0) {
-        int fds[2];
-        if (pipe(fds) == 0) {
+        HANDLE read_end, write_end;
+        if (fake_os_pipe(&read_end, &write_end) == 0) {
             op->pinfo.ProcessId = (DWORD)op->id;
-            op->pinfo.StdInput = (HANDLE)(intptr_t)fds[1];
-            op->pinfo.StdOutput = (HANDLE)(intptr_t)fds[0];
+            op->pinfo.StdInput = write_end;
+            op->pinfo.StdOutput = read_end;
             op->pinfo.StdError = NULL;
             op->has_pinfo = 1;
         }
