@@ -1,0 +1,531 @@
+/*
+ * wine_bridge_test.c - the bridge's Windows build, run under Wine.
+ *
+ * Built with mingw-w64 from the same bridge sources as the Python extension
+ * (loader.c, dispatcher.c, platform.c with its _WIN32 branch: SRWLOCK,
+ * InitOnce, LoadLibraryExW, send() on a SOCKET) plus the generated
+ * hb_call_* wrappers, against a Windows DLL build of the fake computecore
+ * (tests/native/fakecore.c) whose workers are Windows threads.
+ *
+ * What it proves, each as a hard check (exit 1 on the first failure):
+ *   1. loading: a missing DLL fails with E_MOD_NOT_FOUND and a message;
+ *      computecore.dll with the System32-only flag is not found on a host
+ *      without HCS (Wine has none), even with a copy planted next to the
+ *      executable, which the default search does pick up; a missing export
+ *      reports E_PROC_NOT_FOUND through its hb_call_ wrapper;
+ *   2. completions from the fake's threads reach the queue through the
+ *      socket wake-up exactly once each, with their HRESULTs and documents
+ *      (interleaved with the starts, and as one released burst);
+ *   3. they run on Windows threads other than the waiting one;
+ *   4. events from many threads arrive exactly once each; after
+ *      HcsCloseComputeSystem returns, no event follows;
+ *   5. process information carries real pipe HANDLEs that work;
+ *   6. records for a closed dispatcher become orphans the bridge disposes
+ *      of (operations closed, documents freed);
+ *   7. nothing leaks: documents, returned strings, operations, handles.
+ * Prints "RESULT name=value" lines that the Python runner collects.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+#include "hb_calls.h"
+#include "hcs_errors.h"
+#include "platform.h"
+#include "wine_os.h"
+
+#define PHASE_A 20000u /* completions started while the loop drains */
+#define PHASE_B 10000u /* completions held, then released at once */
+#define PHASE_C 2000u  /* completions observed for their thread */
+#define EVENT_THREADS 8u
+#define EVENTS_PER_THREAD 2500u
+#define ORPHANS 1000u
+#define IDLE_TIMEOUT_MS 10000
+
+static void fail(int line, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "FAIL wine_bridge_test.c:%d: ", line);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fflush(stdout);
+    exit(1);
+}
+#define CHECK(cond, ...) \
+    do { \
+        if (!(cond)) fail(__LINE__, __VA_ARGS__); \
+    } while (0)
+
+/* ---- the fake's control exports ---- */
+typedef uint32_t (*fn_release)(void);
+typedef int32_t (*fn_emit)(void *, uint32_t, uint32_t, int32_t, const char16_t *, int32_t);
+typedef long (*fn_count)(void);
+
+static struct {
+    fn_release release;
+    fn_emit emit;
+    fn_count live_operations, live_handles, strings_outstanding, double_closes;
+} fake;
+
+static void *control_symbol(void *module, const char *name) {
+    void *p = hb_dl_sym(module, name);
+    CHECK(p != NULL, "the fake DLL does not export %s", name);
+    return p;
+}
+
+static void load_controls(const char *path) {
+    char err[512];
+    void *module = hb_dl_open(path, 0, err, sizeof err); /* same module: refcounted */
+    CHECK(module != NULL, "reopening %s: %s", path, err);
+    fake.release = (fn_release)control_symbol(module, "fake_release");
+    fake.emit = (fn_emit)control_symbol(module, "fake_emit_events");
+    fake.live_operations = (fn_count)control_symbol(module, "fake_live_operations");
+    fake.live_handles = (fn_count)control_symbol(module, "fake_live_handles");
+    fake.strings_outstanding = (fn_count)control_symbol(module, "fake_strings_outstanding");
+    fake.double_closes = (fn_count)control_symbol(module, "fake_double_closes");
+}
+
+/* ---- small helpers ---- */
+static void ascii16(char16_t *out, size_t cap, const char *in) {
+    size_t i = 0;
+    for (; in[i] && i + 1 < cap; i++) out[i] = (unsigned char)in[i];
+    out[i] = 0;
+}
+
+static void result_line(const char *name, unsigned long long value) {
+    printf("RESULT %s=%llu\n", name, value);
+    fflush(stdout);
+}
+
+/* ---- pumping the queue: what hcsaio._dispatch does with a socket ---- */
+typedef void (*record_fn)(const hb_record *rec, void *arg);
+
+typedef struct pump_counts {
+    uint64_t drains;     /* hb_dispatcher_drain calls */
+    uint64_t wake_bytes; /* bytes read from the socket */
+} pump_counts;
+
+/* Wait for wake-ups and drain until `expected` records were handled, or
+ * nothing arrived for idle_ms (0: do not wait at all). */
+static size_t pump(int32_t slot, intptr_t rsock, size_t expected, int idle_ms, record_fn fn,
+                   void *arg, pump_counts *pc) {
+    size_t handled = 0;
+    while (handled < expected) {
+        int ready = wt_wait_readable(rsock, idle_ms);
+        CHECK(ready >= 0, "select() on the wake-up socket failed");
+        if (ready == 0) break;
+        pc->wake_bytes += (uint64_t)wt_drain_socket(rsock);
+        hb_record *records = NULL;
+        size_t n = hb_dispatcher_drain(slot, &records);
+        pc->drains++;
+        for (size_t i = 0; i < n; i++) fn(&records[i], arg);
+        handled += n;
+    }
+    return handled;
+}
+
+/* ---- completions ---- */
+typedef struct completion_batch {
+    int32_t lib;
+    uint64_t token_high; /* library, slot and generation bits */
+    uint32_t first, count;
+    uint8_t *seen;
+    size_t received;
+} completion_batch;
+
+/* Script of operation `seq` for the fake, and what must come back. */
+static void script_for(uint32_t seq, int hold, char16_t *out, size_t cap, int32_t *hr, char *doc,
+                       size_t doc_cap) {
+    char text[128];
+    const char *prefix = hold ? "hold;" : "";
+    *hr = S_OK_HR;
+    doc[0] = 0;
+    if (seq % 7 == 0) {
+        *hr = HCS_E_OPERATION_TIMEOUT_HR;
+        snprintf(text, sizeof text, "%shr=0x80370118", prefix);
+    } else if (seq % 5 == 0) {
+        snprintf(doc, doc_cap, "{\"seq\":%u}", seq);
+        snprintf(text, sizeof text, "%sdoc=%s", prefix, doc);
+    } else {
+        snprintf(text, sizeof text, "%s", hold ? "hold" : "");
+    }
+    ascii16(out, cap, text);
+}
+
+static void on_completion_record(const hb_record *rec, void *arg) {
+    completion_batch *b = (completion_batch *)arg;
+    CHECK(rec->kind == HB_RECORD_COMPLETION, "record kind %u, expected a completion", rec->kind);
+    CHECK((rec->token & ~(uint64_t)0xFFFFFFFF) == b->token_high, "token %llx is not this batch's",
+          (unsigned long long)rec->token);
+    uint32_t seq = (uint32_t)rec->token;
+    CHECK(seq >= b->first && seq < b->first + b->count, "sequence %u outside the batch", seq);
+    CHECK(!b->seen[seq - b->first], "operation %u completed twice", seq);
+    b->seen[seq - b->first] = 1;
+    b->received++;
+    char16_t script[160];
+    int32_t hr;
+    char doc[64];
+    script_for(seq, 0, script, 160, &hr, doc, sizeof doc);
+    CHECK(rec->status == hr, "operation %u: HRESULT 0x%08x, expected 0x%08x", seq,
+          (unsigned)rec->status, (unsigned)hr);
+    if (doc[0]) {
+        CHECK(rec->doc != NULL && strcmp(rec->doc, doc) == 0 && rec->doc_len == strlen(doc),
+              "operation %u: document %s, expected %s", seq, rec->doc ? rec->doc : "(null)", doc);
+    } else {
+        CHECK(rec->doc == NULL, "operation %u: unexpected document %s", seq, rec->doc);
+    }
+    CHECK(rec->operation != NULL, "operation %u: no operation handle", seq);
+    hb_free(rec->doc);
+    hb_call_HcsCloseOperation(b->lib, rec->operation);
+}
+
+static void start_operation(completion_batch *b, HCS_SYSTEM system, uint32_t seq, int hold,
+                            HCS_OPERATION_COMPLETION callback) {
+    char16_t script[160];
+    int32_t hr;
+    char doc[64];
+    script_for(seq, hold, script, 160, &hr, doc, sizeof doc);
+    void *context = (void *)(uintptr_t)(b->token_high | seq);
+    HCS_OPERATION op = hb_call_HcsCreateOperation(b->lib, context, callback);
+    CHECK(op != NULL, "HcsCreateOperation returned NULL");
+    int32_t started = hb_call_HcsStartComputeSystem(b->lib, system, op, script);
+    CHECK(started == S_OK_HR, "HcsStartComputeSystem: 0x%08x", (unsigned)started);
+}
+
+static void batch_init(completion_batch *b, int32_t lib, uint64_t token_base, uint32_t first,
+                       uint32_t count) {
+    b->lib = lib;
+    b->token_high = token_base | ((uint64_t)lib << 56);
+    b->first = first;
+    b->count = count;
+    b->seen = (uint8_t *)calloc(count, 1);
+    b->received = 0;
+    CHECK(b->seen != NULL, "out of memory");
+}
+
+static void batch_verify(completion_batch *b, const char *phase) {
+    CHECK(b->received == b->count, "%s: %zu of %u completions arrived", phase, b->received,
+          b->count);
+    for (uint32_t i = 0; i < b->count; i++) CHECK(b->seen[i], "%s: %u lost", phase, b->first + i);
+    free(b->seen);
+}
+
+static void no_stray_record(const hb_record *rec, void *arg) {
+    (void)arg;
+    fail(__LINE__, "a record arrived after its batch was complete (kind %u token %llx)", rec->kind,
+         (unsigned long long)rec->token);
+}
+
+/* ---- thread observation ---- */
+#define MAX_THREADS 64
+static hb_mutex g_thread_lock;
+static uint32_t g_threads[MAX_THREADS];
+static int g_thread_count;
+
+static void observing_completion(HCS_OPERATION operation, void *context) {
+    uint32_t tid = wt_thread_id();
+    hb_mutex_lock(&g_thread_lock);
+    int known = 0;
+    for (int i = 0; i < g_thread_count; i++) known |= g_threads[i] == tid;
+    if (!known && g_thread_count < MAX_THREADS) g_threads[g_thread_count++] = tid;
+    hb_mutex_unlock(&g_thread_lock);
+    hb_on_completion(operation, context);
+}
+
+/* ---- events ---- */
+typedef struct event_batch {
+    uint64_t token;
+    int32_t type;
+    const char *doc; /* expected UTF-8 document, or NULL */
+    size_t received;
+} event_batch;
+
+static void on_event_record(const hb_record *rec, void *arg) {
+    event_batch *e = (event_batch *)arg;
+    CHECK(rec->kind == HB_RECORD_EVENT, "record kind %u, expected an event", rec->kind);
+    CHECK(rec->token == e->token, "event token %llx, expected %llx", (unsigned long long)rec->token,
+          (unsigned long long)e->token);
+    CHECK(rec->status == e->type, "event type 0x%08x, expected 0x%08x", (unsigned)rec->status,
+          (unsigned)e->type);
+    if (e->doc) {
+        CHECK(rec->doc && strcmp(rec->doc, e->doc) == 0, "event data %s", rec->doc ? rec->doc : "(null)");
+    } else {
+        CHECK(rec->doc == NULL, "event data %s where none was sent", rec->doc);
+    }
+    hb_free(rec->doc);
+    e->received++;
+}
+
+/* ---- single records (system creation, process creation) ---- */
+typedef struct one_record {
+    hb_record rec;
+    size_t count;
+} one_record;
+
+static void keep_record(const hb_record *rec, void *arg) {
+    one_record *o = (one_record *)arg;
+    o->rec = *rec;
+    o->count++;
+}
+
+/* ================================================================ */
+
+static void test_loader(const char *dir, const char *fake_path) {
+    char err[512];
+    int32_t rc = hb_library_open("computecore-does-not-exist.dll", HB_LOAD_SEARCH_SYSTEM32, err,
+                                 sizeof err);
+    printf("missing DLL: 0x%08x %s\n", (unsigned)rc, err);
+    CHECK(rc == E_MOD_NOT_FOUND_HR, "a missing DLL gave 0x%08x, not E_MOD_NOT_FOUND", (unsigned)rc);
+    CHECK(strstr(err, "LoadLibraryExW(computecore-does-not-exist.dll)") && strstr(err, "126"),
+          "unhelpful message: %s", err);
+
+    /* A copy of a "computecore.dll" next to the executable: the System32-only
+     * search must not pick it up (checked before anything loads that name,
+     * since an already-loaded module is matched by name). */
+    char planted[1024];
+    snprintf(planted, sizeof planted, "%s\\computecore.dll", dir);
+    CHECK(wt_copy_file(fake_path, planted) == 0, "cannot plant %s", planted);
+    rc = hb_library_open("computecore.dll", HB_LOAD_SEARCH_SYSTEM32, err, sizeof err);
+    printf("computecore.dll, System32 only, planted copy beside the exe: 0x%08x %s\n",
+           (unsigned)rc, err);
+    CHECK(rc == E_MOD_NOT_FOUND_HR, "System32-only loading gave 0x%08x (picked up the planted copy?)",
+          (unsigned)rc);
+    result_line("system32_only_ignores_planted_dll", 1);
+
+    rc = hb_library_open("computecore.dll", 0, err, sizeof err);
+    CHECK(rc >= 1, "the default search did not find the planted copy either (0x%08x %s): the "
+          "previous check proved nothing", (unsigned)rc, err);
+    printf("computecore.dll, default search: loaded the planted copy (library %d)\n", rc);
+}
+
+static int32_t open_fake(const char *path) {
+    char err[512];
+    int32_t lib = hb_library_open(path, 0, err, sizeof err);
+    CHECK(lib >= 1, "opening %s: 0x%08x %s", path, (unsigned)lib, err);
+    int32_t total = hb_export_count(), resolved = 0;
+    for (int32_t i = 0; i < total; i++) resolved += hb_library_has_export(lib, i) == 1;
+    printf("fake computecore: library %d, %d of %d exports resolved\n", lib, resolved, total);
+    result_line("exports_resolved", (unsigned long long)resolved);
+    CHECK(resolved > 10 && resolved < total, "unexpected export count %d", resolved);
+    /* A missing export is NULL in the table; its wrapper reports it. */
+    PWSTR doc = NULL;
+    int32_t hr = hb_call_HcsGetOperationProperties(lib, NULL, u"", &doc);
+    CHECK(hr == E_PROC_NOT_FOUND_HR && doc == NULL, "missing export: 0x%08x", (unsigned)hr);
+    return lib;
+}
+
+static HCS_SYSTEM create_system(int32_t lib, uint64_t token_base, int32_t slot, intptr_t rsock,
+                                pump_counts *pc) {
+    uint64_t token = token_base | ((uint64_t)lib << 56) | 0xFFFFFF00u;
+    HCS_OPERATION op = hb_call_HcsCreateOperation(lib, (void *)(uintptr_t)token, hb_on_completion);
+    HCS_SYSTEM system = NULL;
+    int32_t hr = hb_call_HcsCreateComputeSystem(lib, u"wine-system", u"", op, NULL, &system);
+    CHECK(hr == S_OK_HR && system != NULL, "HcsCreateComputeSystem: 0x%08x", (unsigned)hr);
+    one_record one = {0};
+    pump(slot, rsock, 1, IDLE_TIMEOUT_MS, keep_record, &one, pc);
+    CHECK(one.count == 1 && one.rec.token == token && one.rec.status == S_OK_HR,
+          "create completion missing or wrong");
+    hb_call_HcsCloseOperation(lib, one.rec.operation);
+    return system;
+}
+
+static void test_completions(int32_t lib, HCS_SYSTEM system, int32_t slot, uint64_t base,
+                             intptr_t rsock) {
+    hb_stats before, after;
+    pump_counts pc = {0, 0};
+
+    /* A: started in batches while the loop drains between them. */
+    completion_batch a;
+    batch_init(&a, lib, base, 1, PHASE_A);
+    hb_dispatcher_stats(slot, &before);
+    uint64_t t0 = wt_now_us();
+    for (uint32_t i = 0; i < PHASE_A; i++) {
+        start_operation(&a, system, a.first + i, 0, hb_on_completion);
+        if (i % 500 == 499) pump(slot, rsock, PHASE_A, 0, on_completion_record, &a, &pc);
+    }
+    pump(slot, rsock, PHASE_A - a.received, IDLE_TIMEOUT_MS, on_completion_record, &a, &pc);
+    uint64_t t1 = wt_now_us();
+    batch_verify(&a, "interleaved completions");
+    pump(slot, rsock, 1, 300, no_stray_record, NULL, &pc);
+    hb_dispatcher_stats(slot, &after);
+    result_line("interleaved_completions", PHASE_A);
+    result_line("interleaved_wakes", after.wakes - before.wakes);
+    result_line("interleaved_drains", pc.drains);
+    result_line("interleaved_us", t1 - t0);
+    /* Edge-triggered wake-ups: each needs a re-arm, and only a drain re-arms. */
+    CHECK(after.wakes - before.wakes <= pc.drains + 1, "more wake-ups (%llu) than re-arms (%llu)",
+          (unsigned long long)(after.wakes - before.wakes), (unsigned long long)pc.drains);
+
+    /* B: a burst, released at once to the fake's 8 worker threads. */
+    completion_batch b;
+    batch_init(&b, lib, base, 100000, PHASE_B);
+    for (uint32_t i = 0; i < PHASE_B; i++) start_operation(&b, system, b.first + i, 1, hb_on_completion);
+    hb_dispatcher_stats(slot, &before);
+    pump_counts burst = {0, 0};
+    t0 = wt_now_us();
+    uint32_t released = fake.release();
+    CHECK(released == PHASE_B, "released %u of %u held operations", released, PHASE_B);
+    pump(slot, rsock, PHASE_B, IDLE_TIMEOUT_MS, on_completion_record, &b, &burst);
+    t1 = wt_now_us();
+    batch_verify(&b, "burst");
+    pump(slot, rsock, 1, 300, no_stray_record, NULL, &burst);
+    hb_dispatcher_stats(slot, &after);
+    result_line("burst_completions", PHASE_B);
+    result_line("burst_wakes", after.wakes - before.wakes);
+    result_line("burst_drains", burst.drains);
+    result_line("burst_wake_bytes", burst.wake_bytes);
+    result_line("burst_high_water", after.high_water);
+    result_line("burst_us", t1 - t0);
+    CHECK(after.wakes - before.wakes <= burst.drains + 1, "burst: more wake-ups than re-arms");
+    CHECK(after.wakes - before.wakes < PHASE_B, "burst: one wake-up per completion, no batching");
+
+    /* C: the callbacks run on the fake's Windows threads, not ours. */
+    hb_mutex_init(&g_thread_lock);
+    completion_batch c;
+    batch_init(&c, lib, base, 200000, PHASE_C);
+    for (uint32_t i = 0; i < PHASE_C; i++) start_operation(&c, system, c.first + i, 0, observing_completion);
+    pump(slot, rsock, PHASE_C, IDLE_TIMEOUT_MS, on_completion_record, &c, &pc);
+    batch_verify(&c, "observed completions");
+    uint32_t me = wt_thread_id();
+    for (int i = 0; i < g_thread_count; i++) CHECK(g_threads[i] != me, "a callback ran on the waiting thread");
+    result_line("callback_threads", (unsigned long long)g_thread_count);
+    CHECK(g_thread_count >= 2, "completions came from %d thread(s); the fake has 8", g_thread_count);
+}
+
+static void test_events(int32_t lib, HCS_SYSTEM system, int32_t slot, uint64_t base, intptr_t rsock) {
+    pump_counts pc = {0, 0};
+    uint64_t token = base | ((uint64_t)lib << 56) | 0xFFFFFF01u;
+    int32_t hr = hb_call_HcsSetComputeSystemCallback(lib, system, HcsEventOptionNone,
+                                                     (void *)(uintptr_t)token, hb_on_event);
+    CHECK(hr == S_OK_HR, "HcsSetComputeSystemCallback: 0x%08x", (unsigned)hr);
+
+    const uint32_t total = EVENT_THREADS * EVENTS_PER_THREAD;
+    event_batch e = {token, HcsEventSystemExited, "{\"ExitType\":\"GracefulExit\"}", 0};
+    CHECK(fake.emit(system, EVENT_THREADS, EVENTS_PER_THREAD, HcsEventSystemExited,
+                    u"{\"ExitType\":\"GracefulExit\"}", 0) == 0, "fake_emit_events failed");
+    pump(slot, rsock, total, IDLE_TIMEOUT_MS, on_event_record, &e, &pc);
+    CHECK(e.received == total, "%zu of %u events arrived", e.received, total);
+    pump(slot, rsock, 1, 300, no_stray_record, NULL, &pc);
+    result_line("events", e.received);
+
+    event_batch nodata = {token, (int32_t)HcsEventServiceDisconnect, NULL, 0};
+    CHECK(fake.emit(system, 4, 100, (int32_t)HcsEventServiceDisconnect, NULL, 0) == 0, "emit failed");
+    pump(slot, rsock, 400, IDLE_TIMEOUT_MS, on_event_record, &nodata, &pc);
+    CHECK(nodata.received == 400, "%zu of 400 data-less events arrived", nodata.received);
+
+    /* Close while 8 threads are still firing: what arrived before the close
+     * returns is all there will ever be. */
+    event_batch racing = {token, HcsEventSystemExited, "{\"ExitType\":\"GracefulExit\"}", 0};
+    CHECK(fake.emit(system, EVENT_THREADS, 20000, HcsEventSystemExited,
+                    u"{\"ExitType\":\"GracefulExit\"}", 1) == 0, "emit failed");
+    hb_call_HcsCloseComputeSystem(lib, system);
+    hb_record *records;
+    size_t n = hb_dispatcher_drain(slot, &records);
+    for (size_t i = 0; i < n; i++) on_event_record(&records[i], &racing);
+    size_t before_close = racing.received;
+    wt_sleep_ms(300);
+    wt_drain_socket(rsock);
+    n = hb_dispatcher_drain(slot, &records);
+    CHECK(n == 0, "%zu events arrived after HcsCloseComputeSystem returned", n);
+    result_line("events_before_close", before_close);
+    result_line("events_after_close", 0);
+}
+
+static void test_process(int32_t lib, int32_t slot, uint64_t base, intptr_t rsock, pump_counts *pc) {
+    HCS_SYSTEM system = create_system(lib, base, slot, rsock, pc);
+    uint64_t token = base | ((uint64_t)lib << 56) | 0xFFFFFF02u;
+    HCS_OPERATION op = hb_call_HcsCreateOperation(lib, (void *)(uintptr_t)token, hb_on_completion);
+    HCS_PROCESS process = NULL;
+    int32_t hr = hb_call_HcsCreateProcess(lib, system, u"", op, NULL, &process);
+    CHECK(hr == S_OK_HR && process != NULL, "HcsCreateProcess: 0x%08x", (unsigned)hr);
+    one_record one = {0};
+    pump(slot, rsock, 1, IDLE_TIMEOUT_MS, keep_record, &one, pc);
+    CHECK(one.count == 1 && one.rec.token == token && one.rec.status == S_OK_HR, "process completion");
+    CHECK(one.rec.has_process_info && one.rec.process_info.ProcessId != 0, "no process information");
+    HANDLE in = one.rec.process_info.StdInput, out = one.rec.process_info.StdOutput;
+    CHECK(wt_is_pipe(in) && wt_is_pipe(out), "std handles are not pipe HANDLEs");
+    CHECK(wt_pipe_roundtrip(in, out) == 0, "the pipe HANDLEs do not carry data");
+    result_line("process_pipe_handles_work", 1);
+    wt_close_handle(in);
+    wt_close_handle(out);
+    hb_call_HcsCloseOperation(lib, one.rec.operation);
+    hb_call_HcsCloseProcess(lib, process);
+    hb_call_HcsCloseComputeSystem(lib, system);
+}
+
+static void test_orphans(int32_t lib, HCS_SYSTEM system) {
+    intptr_t rsock, wsock;
+    CHECK(wt_socketpair(&rsock, &wsock, 1) == 0, "socket pair");
+    uint64_t base;
+    int32_t slot = hb_dispatcher_open(HB_WAKE_SOCKET, wsock, &base);
+    CHECK(slot >= 1, "second dispatcher");
+    hb_global_stats g0;
+    hb_global_stats_get(&g0);
+    completion_batch o;
+    batch_init(&o, lib, base, 300000, ORPHANS);
+    for (uint32_t i = 0; i < ORPHANS; i++) start_operation(&o, system, o.first + i, 1, hb_on_completion);
+    hb_dispatcher_close(slot); /* the loop went away with operations in flight */
+    CHECK(fake.release() == ORPHANS, "release");
+    hb_global_stats g1;
+    uint64_t deadline = wt_now_us() + 10000000;
+    do {
+        wt_sleep_ms(10);
+        hb_global_stats_get(&g1);
+    } while (g1.orphaned - g0.orphaned < ORPHANS && wt_now_us() < deadline);
+    CHECK(g1.orphaned - g0.orphaned == ORPHANS, "%llu of %u late completions disposed of",
+          (unsigned long long)(g1.orphaned - g0.orphaned), ORPHANS);
+    free(o.seen);
+    result_line("orphans_disposed", g1.orphaned - g0.orphaned);
+    wt_close_socket(rsock);
+    wt_close_socket(wsock);
+}
+
+static void test_no_leaks(void) {
+    uint64_t deadline = wt_now_us() + 5000000;
+    while ((fake.live_operations() != 0 || fake.strings_outstanding() != 0) && wt_now_us() < deadline)
+        wt_sleep_ms(10);
+    hb_global_stats g;
+    hb_global_stats_get(&g);
+    CHECK(fake.double_closes() == 0, "an operation was closed twice");
+    CHECK(fake.live_operations() == 0, "%ld operations never closed", fake.live_operations());
+    CHECK(fake.live_handles() == 0, "%ld handles never closed", fake.live_handles());
+    CHECK(fake.strings_outstanding() == 0, "%ld returned strings never freed", fake.strings_outstanding());
+    CHECK(g.docs_outstanding == 0, "%lld UTF-8 documents never freed", (long long)g.docs_outstanding);
+    CHECK(g.dispatchers_open == 0, "%lld dispatchers still open", (long long)g.dispatchers_open);
+    result_line("leaks", 0);
+}
+
+int main(void) {
+    char dir[1024], fake_path[1100];
+    CHECK(wt_init() == 0, "WSAStartup failed");
+    CHECK(wt_exe_dir(dir, sizeof dir) == 0, "cannot find the executable's directory");
+    snprintf(fake_path, sizeof fake_path, "%s\\fakecore.dll", dir);
+
+    test_loader(dir, fake_path);
+    int32_t lib = open_fake(fake_path);
+    load_controls(fake_path);
+
+    intptr_t rsock, wsock;
+    CHECK(wt_socketpair(&rsock, &wsock, 1) == 0, "cannot make a loopback socket pair");
+    uint64_t base;
+    int32_t slot = hb_dispatcher_open(HB_WAKE_SOCKET, wsock, &base);
+    CHECK(slot >= 1, "hb_dispatcher_open failed");
+    pump_counts pc = {0, 0};
+
+    HCS_SYSTEM system = create_system(lib, base, slot, rsock, &pc);
+    test_completions(lib, system, slot, base, rsock);
+    test_orphans(lib, system);
+    test_events(lib, system, slot, base, rsock); /* closes the system */
+    test_process(lib, slot, base, rsock, &pc);
+
+    hb_dispatcher_close(slot);
+    wt_close_socket(rsock);
+    wt_close_socket(wsock);
+    test_no_leaks();
+    printf("wine bridge test passed\n");
+    return 0;
+}
