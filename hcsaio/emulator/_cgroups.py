@@ -45,6 +45,7 @@ import os
 import re
 import select
 import signal
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -231,12 +232,17 @@ class CgroupHost:
         return cls(version=2, v2=v2, own=own)
 
     @classmethod
-    def detect(cls) -> CgroupHost:
-        with open("/proc/self/mountinfo") as f:
-            mountinfo = f.read()
-        with open("/proc/self/cgroup") as f:
-            proc_cgroup = f.read()
-        return cls.from_texts(mountinfo, proc_cgroup)
+    def detect(cls, *, refresh: bool = False) -> CgroupHost:
+        """The layout for this process (cached: mounts and our own cgroup
+        do not change under a running service)."""
+        global _detected
+        if _detected is None or refresh:
+            with open("/proc/self/mountinfo") as f:
+                mountinfo = f.read()
+            with open("/proc/self/cgroup") as f:
+                proc_cgroup = f.read()
+            _detected = cls.from_texts(mountinfo, proc_cgroup)
+        return _detected
 
     def own_path(self, key: str) -> str:
         """This process's cgroup in a hierarchy, relative to the mount's root."""
@@ -247,6 +253,9 @@ class CgroupHost:
         if path == mount.root or path.startswith(mount.root.rstrip("/") + "/"):
             return "/" + path[len(mount.root) :].lstrip("/")
         return "/"  # our cgroup is not visible through this mount
+
+
+_detected: CgroupHost | None = None
 
 
 def safe_name(text: str) -> str:
@@ -309,10 +318,10 @@ def _read_pids(path: str) -> list[int]:
         return []
 
 
-async def _rmdir_retrying(path: str, timeout: float) -> None:
-    """rmdir a cgroup; EBUSY right after its last task exits is transient."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+def _rmdir_retrying_now(path: str, timeout: float) -> None:
+    """EBUSY right after the last task exits is transient; nothing notifies
+    "removable", so retry with a growing delay."""
+    deadline = time.monotonic() + timeout
     delay = 0.001
     while True:
         try:
@@ -321,10 +330,22 @@ async def _rmdir_retrying(path: str, timeout: float) -> None:
         except FileNotFoundError:
             return
         except OSError as exc:
-            if exc.errno != errno.EBUSY or loop.time() >= deadline:
+            if exc.errno != errno.EBUSY or time.monotonic() >= deadline:
                 raise CgroupError(f"cannot remove cgroup {path}: {exc.strerror}") from exc
-        await asyncio.sleep(delay)  # no notification exists for "removable"
+        time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def _mkdir_leaf(path: str) -> None:
+    """mkdir, creating the shared parents (``.../hcsaio``) only the first time."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path)
 
 
 async def _poll_until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -406,7 +427,17 @@ class ContainerCgroup(ABC):
         """Every directory this cgroup created."""
 
     @abstractmethod
-    def create(self, limits: Limits) -> None: ...
+    def create(self, limits: Limits) -> None:
+        """Make the directories and apply ``limits``; on failure nothing is left."""
+
+    @abstractmethod
+    def apply(self, limits: Limits) -> None:
+        """Set limits on an existing cgroup (a standby shim's, when taken)."""
+
+    @abstractmethod
+    def remove_now(self, timeout: float = 2.0) -> None:
+        """rmdir, retrying while the kernel still calls the cgroup busy
+        (right after its last task exits). Blocking: use a worker thread."""
 
     @abstractmethod
     async def freeze(self, timeout: float = 10.0) -> None: ...
@@ -425,9 +456,6 @@ class ContainerCgroup(ABC):
 
     @abstractmethod
     def memory_usage(self) -> MemoryUsage: ...
-
-    @abstractmethod
-    async def remove(self, timeout: float = 5.0) -> None: ...
 
     def kill_all(self) -> None:
         """SIGKILL every member (a fallback; the pid namespace normally does it)."""
@@ -470,24 +498,30 @@ class V1Cgroup(ContainerCgroup):
     def create(self, limits: Limits) -> None:
         try:
             for path in self.paths:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(path)
+                _mkdir_leaf(path)
                 self._created.append(path)
-            for ctrl, name, value in v1_settings(limits):
-                directory = self._dirs.get(ctrl)
-                if directory is None:
-                    raise CgroupError(f"the {ctrl} cgroup controller is not available")
-                path = os.path.join(directory, name)
-                if name in _OPTIONAL_FILES and not os.path.exists(path):
-                    continue
-                try:
-                    _write(path, value)
-                except OSError as exc:
-                    raise CgroupError(f"cannot set {path} = {value}: {exc.strerror}") from exc
+            self.apply(limits)
         except BaseException:
             self._rmdir_now()
             raise
+
+    def apply(self, limits: Limits) -> None:
+        for ctrl, name, value in v1_settings(limits):
+            directory = self._dirs.get(ctrl)
+            if directory is None:
+                raise CgroupError(f"the {ctrl} cgroup controller is not available")
+            path = os.path.join(directory, name)
+            if name in _OPTIONAL_FILES and not os.path.exists(path):
+                continue
+            try:
+                _write(path, value)
+            except OSError as exc:
+                raise CgroupError(f"cannot set {path} = {value}: {exc.strerror}") from exc
+
+    def remove_now(self, timeout: float = 2.0) -> None:
+        for path in reversed(self.paths):
+            _rmdir_retrying_now(path, timeout)
+        self._created.clear()
 
     def _rmdir_now(self) -> None:
         for path in reversed(self._created):
@@ -541,11 +575,6 @@ class V1Cgroup(ContainerCgroup):
         peak = _read_int(os.path.join(directory, "memory.max_usage_in_bytes")) or usage
         inactive = _read_keyed(os.path.join(directory, "memory.stat")).get("total_inactive_file", 0)
         return MemoryUsage(usage, max(peak, usage), max(usage - inactive, 0))
-
-    async def remove(self, timeout: float = 5.0) -> None:
-        for path in reversed(self.paths):
-            await _rmdir_retrying(path, timeout)
-        self._created.clear()
 
 
 class V2Cgroup(ContainerCgroup):
@@ -602,31 +631,38 @@ class V2Cgroup(ContainerCgroup):
                     ) from exc
 
     def create(self, limits: Limits) -> None:
-        settings = v2_settings(limits)
-        wanted = {name.split(".")[0] for name, _ in settings} | set(V2_CONTROLLERS)
+        wanted = {name.split(".")[0] for name, _ in v2_settings(limits)} | set(V2_CONTROLLERS)
         try:
             self._enable_controllers(wanted)
             with contextlib.suppress(FileExistsError):
                 os.mkdir(self._dir)
             self._created = True
-            for name, value in settings:
-                path = self._file(name)
-                if not os.path.exists(path):
-                    if name in _OPTIONAL_FILES:
-                        continue
-                    raise CgroupError(
-                        f"the {name.split('.')[0]} cgroup controller is not available for {name}"
-                    )
-                try:
-                    _write(path, value)
-                except OSError as exc:
-                    raise CgroupError(f"cannot set {path} = {value}: {exc.strerror}") from exc
+            self.apply(limits)
         except BaseException:
             if self._created:
                 with contextlib.suppress(OSError):
                     os.rmdir(self._dir)
                 self._created = False
             raise
+
+    def apply(self, limits: Limits) -> None:
+        for name, value in v2_settings(limits):
+            path = self._file(name)
+            if not os.path.exists(path):
+                if name in _OPTIONAL_FILES:
+                    continue
+                raise CgroupError(
+                    f"the {name.split('.')[0]} cgroup controller is not available for {name}"
+                )
+            try:
+                _write(path, value)
+            except OSError as exc:
+                raise CgroupError(f"cannot set {path} = {value}: {exc.strerror}") from exc
+
+    def remove_now(self, timeout: float = 2.0) -> None:
+        if self._created:
+            _rmdir_retrying_now(self._dir, timeout)
+            self._created = False
 
     @staticmethod
     def _frozen_is(expected: str) -> Callable[[str], bool]:
@@ -671,8 +707,3 @@ class V2Cgroup(ContainerCgroup):
             _write(path, "1")
         else:
             super().kill_all()
-
-    async def remove(self, timeout: float = 5.0) -> None:
-        if self._created:
-            await _rmdir_retrying(self._dir, timeout)
-            self._created = False

@@ -22,6 +22,7 @@ import contextlib
 import enum
 import errno
 import itertools
+import logging
 import os
 import re
 import shutil
@@ -30,19 +31,38 @@ import socket
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import _shim_protocol as proto
-from ._cgroups import CgroupHost, ContainerCgroup, compute_limits, create_cgroup, safe_name
+from ._cgroups import (
+    CgroupHost,
+    ContainerCgroup,
+    Limits,
+    compute_limits,
+    create_cgroup,
+    safe_name,
+)
 from ._procinfo import process_list, rfc3339
 from ._runtime import ContainerSpec, ProcessSpec, Runtime, RuntimeMode, SpawnedProcess, Stdio
+from ._shim_launch import (
+    Launched,
+    configure,
+    discard_later,
+    launch,
+    remove_cgroup_later,
+    standby_pool,
+    sweep_stale_cgroups_once,
+)
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 __all__ = ["NamespaceProcess", "NamespaceRuntime", "create_namespace_runtime", "shim_path"]
 
 SHIM_ENV = "HCSAIO_EMULATOR_SHIM"
-CTL_FD = 3
 START_TIMEOUT = 30.0
 KILL_TIMEOUT = 30.0
 SHIM_EXIT_TIMEOUT = 10.0
@@ -75,13 +95,6 @@ def exit_code(status: int) -> int:
     """Wait status -> exit code, ``128 + signal`` when killed."""
     code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code
-
-
-def _shim_environment() -> dict[str, str]:
-    """Only what the shim itself reads: init is a fork of it, and its
-    /proc/1/environ is readable inside the container."""
-    keep = ("HCSEMU_", "ASAN_", "UBSAN_", "LSAN_")
-    return {k: v for k, v in os.environ.items() if k.startswith(keep)}
 
 
 def _reap_zombie(pid: int) -> None:
@@ -166,8 +179,10 @@ class NamespaceRuntime:
         shim: str | None = None,
         cgroup_host: CgroupHost | None = None,
         cgroup_parent: str | None = None,
+        standby: bool = True,
     ) -> None:
         self.spec = spec
+        self._standby = standby
         self._shim = shim or shim_path()
         self._cgroup_host = cgroup_host
         self._cgroup_parent = cgroup_parent
@@ -181,6 +196,7 @@ class NamespaceRuntime:
         self._seq = itertools.count(1)
         self._outbox: deque[tuple[bytes, list[int]]] = deque()
         self._ready: asyncio.Future[int] | None = None
+        self._cgroup_job: asyncio.Future[Any] | None = None
         self._spawns: dict[int, asyncio.Future[NamespaceProcess]] = {}
         self._abandoned: set[int] = set()
         self._idle: dict[int, asyncio.Future[None]] = {}
@@ -334,17 +350,25 @@ class NamespaceRuntime:
 
     # ----------------------------------------------------------- startup
 
-    def _shim_argv(self, scratch: str, cgroup: ContainerCgroup) -> list[str]:
+    def _shim_options(self) -> list[str]:
+        """The container's options for the shim (cgroup options aside)."""
         spec = self.spec
+        scratch = spec.scratch
+        if scratch is None:
+            scratch = self._scratch_owned = tempfile.mkdtemp(prefix=f"hcsaio-{self._name}-")
         hostname = (spec.hostname or spec.system_id)[:_HOSTNAME_MAX]
-        argv = [self._shim, "--ppid", str(os.getpid()), "--ctl-fd", str(CTL_FD)]
-        argv += ["--scratch", scratch, "--hostname", hostname]
+        options = ["--scratch", os.path.abspath(scratch), "--hostname", hostname]
         for layer in spec.layers:
-            argv += ["--layer", os.path.abspath(layer)]
+            options += ["--layer", os.path.abspath(layer)]
         for m in spec.mapped_directories:
             mode = "ro" if m.read_only else "rw"
-            argv += ["--map", os.path.abspath(m.host_path), container_path(m.container_path), mode]
-        return argv + cgroup.shim_args()
+            options += [
+                "--map",
+                os.path.abspath(m.host_path),
+                container_path(m.container_path),
+                mode,
+            ]
+        return options
 
     def _check_spec(self) -> None:
         spec = self.spec
@@ -364,12 +388,25 @@ class NamespaceRuntime:
 
     async def _start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._launch()
-        assert self._sock is not None
+        limits, options = self._prepare()
+        host = self._cgroup_host or CgroupHost.detect()
+        sweep_stale_cgroups_once(host, self._cgroup_parent)
+        pool = standby_pool(self._shim, host, self._cgroup_parent) if self._standby else None
+        standby = pool.take() if pool else None  # and starts the next one
         self._ready = loop.create_future()
-        loop.add_reader(self._sock.fileno(), self._on_readable)
         try:
             async with asyncio.timeout(START_TIMEOUT):
+                if standby is not None and await self._hand_over(standby, limits, options):
+                    self._adopt(standby)
+                    self._watch_socket()
+                else:
+                    self._cgroup = await self._cgroup_op(
+                        create_cgroup, host, self._name, limits, parent=self._cgroup_parent
+                    )
+                    self._adopt(
+                        launch(self._shim, options + self._cgroup.shim_args(), self._cgroup)
+                    )
+                    self._watch_socket()
                 self._init_host_pid = await self._ready
         except TimeoutError:
             raise RuntimeError(
@@ -378,9 +415,26 @@ class NamespaceRuntime:
         self._started_wall = datetime.now(UTC)
         self._started_mono = time.monotonic()
 
-    def _launch(self) -> None:
-        """Create the cgroup and spawn the shim. Plain syscalls, all quick
-        (posix_spawn is a vfork): no reason to leave the event loop."""
+    async def _hand_over(self, standby: Launched, limits: Limits, options: list[str]) -> bool:
+        """Give a standby shim this container: limits on its cgroup, wait
+        for JOINED (it is inside; normally long since), send the options.
+        False if it turned out to be dead: a standby is only a shortcut."""
+        try:
+            # before CONFIGURE: the container's processes start under them
+            standby.cgroup.apply(limits)
+            reply = await asyncio.get_running_loop().sock_recv(standby.sock, 4096)
+            if not reply or not isinstance(proto.decode(reply), proto.Joined):
+                raise ConnectionError("the standby shim is gone")
+            configure(standby, options)
+        except BaseException as exc:
+            discard_later(standby)
+            if isinstance(exc, OSError | proto.ProtocolError):
+                logger.info("standby shim %d unusable (%s); starting afresh", standby.pid, exc)
+                return False
+            raise
+        return True
+
+    def _prepare(self) -> tuple[Limits, list[str]]:
         spec = self.spec
         try:
             self._check_spec()
@@ -391,42 +445,28 @@ class NamespaceRuntime:
                 processor_weight=spec.processor_weight,
                 host_cpus=len(os.sched_getaffinity(0)),
             )
-            for m in spec.mapped_directories:
-                container_path(m.container_path)
+            return limits, self._shim_options()
         except ValueError as exc:
             raise RuntimeError(str(exc)) from exc
-        scratch = spec.scratch
-        if scratch is None:
-            scratch = self._scratch_owned = tempfile.mkdtemp(prefix=f"hcsaio-{self._name}-")
-        host = self._cgroup_host or CgroupHost.detect()
-        self._cgroup = create_cgroup(host, self._name, limits, parent=self._cgroup_parent)
 
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        ours.setblocking(False)
-        self._sock = ours
-        try:
-            child_fd = theirs.fileno()
-            if child_fd == CTL_FD:  # dup2(3, 3) would keep close-on-exec set
-                child_fd = os.dup(child_fd)
-            try:
-                self._shim_pid = os.posix_spawn(
-                    self._shim,
-                    self._shim_argv(os.path.abspath(scratch), self._cgroup),
-                    _shim_environment(),
-                    file_actions=[
-                        (os.POSIX_SPAWN_DUP2, child_fd, CTL_FD),
-                        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                    ],
-                    # its own session: the service's terminal signals are not its
-                    setsid=True,
-                )
-            finally:
-                if child_fd != theirs.fileno():
-                    os.close(child_fd)
-        finally:
-            theirs.close()
-        self._pidfd = os.pidfd_open(self._shim_pid)
+    async def _cgroup_op(self, op: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """Run a cgroup operation on a worker thread: mkdir, rmdir and rename
+        wait for cgroup_mutex, which another container's migration holds
+        for a whole RCU grace period. A cancelled caller leaves the job
+        running; ``_release`` waits for it before touching the cgroup."""
+        job = asyncio.ensure_future(asyncio.to_thread(op, *args, **kwargs))
+        self._cgroup_job = job
+        return await asyncio.shield(job)
+
+    def _watch_socket(self) -> None:
+        assert self._sock is not None
+        asyncio.get_running_loop().add_reader(self._sock.fileno(), self._on_readable)
+
+    def _adopt(self, launched: Launched) -> None:
+        self._cgroup = launched.cgroup
+        self._sock = launched.sock
+        self._shim_pid = launched.pid
+        self._pidfd = launched.pidfd
 
     # ------------------------------------------------------ the socket
 
@@ -501,10 +541,7 @@ class NamespaceRuntime:
             if self._ready is not None and not self._ready.done():
                 self._ready.set_result(event.init_host_pid)
         elif isinstance(event, proto.SetupError):
-            if self._ready is not None and not self._ready.done():
-                self._ready.set_exception(
-                    RuntimeError(f"container {self.spec.system_id}: {event.message}")
-                )
+            self._fail_start(RuntimeError(f"container {self.spec.system_id}: {event.message}"))
         elif isinstance(event, proto.Dead):
             self._on_dead()
 
@@ -562,12 +599,15 @@ class NamespaceRuntime:
             loop.remove_reader(sock.fileno())
             if self._outbox:
                 loop.remove_writer(sock.fileno())
-        if self._ready is not None and not self._ready.done():
-            self._ready.set_exception(
-                RuntimeError(f"container {self.spec.system_id}: the shim exited during setup")
-            )
+        self._fail_start(
+            RuntimeError(f"container {self.spec.system_id}: the shim exited during setup")
+        )
         # the shim's death killed init (PDEATHSIG) and with it the namespace
         self._on_dead()
+
+    def _fail_start(self, exc: Exception) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(exc)
 
     def _fail_waiters(self, exc: Exception) -> None:
         for spawn in self._spawns.values():
@@ -630,6 +670,18 @@ class NamespaceRuntime:
 
     async def _release(self) -> None:
         """Free every OS resource; safe to call in any state, more than once."""
+        job, self._cgroup_job = self._cgroup_job, None
+        if job is not None:
+            # a cgroup operation of a cancelled start may still be running
+            with contextlib.suppress(Exception):
+                made = await asyncio.shield(job)
+                if self._cgroup is None and isinstance(made, ContainerCgroup):
+                    self._cgroup = made
+        if self._cgroup is not None and self._shim_pid is not None:
+            with contextlib.suppress(Exception):
+                if self._cgroup.is_frozen():
+                    # on v1 the shim is frozen too, and nothing frozen dies
+                    await self._cgroup.thaw()
         if self._shim_pid is not None and self._pidfd is not None:
             if not self._dead.is_set() and self._sock is not None:
                 # closing the socket makes the shim kill init and exit
@@ -640,7 +692,8 @@ class NamespaceRuntime:
         if self._cgroup is not None:
             if self._cgroup.pids():
                 self._cgroup.kill_all()
-            await self._cgroup.remove()
+            # every member is gone; the empty directory goes in the background
+            remove_cgroup_later(self._cgroup)
             self._cgroup = None
         if self._scratch_owned is not None:
             shutil.rmtree(self._scratch_owned, ignore_errors=True)

@@ -16,6 +16,7 @@ MSG_SPAWN = 1
 MSG_SIGNAL = 2
 MSG_SIGNAL_ALL = 3
 MSG_KILL = 4
+MSG_CONFIGURE = 5
 # replies and events: shim -> runtime
 MSG_READY = 100
 MSG_SETUP_ERROR = 101
@@ -23,6 +24,7 @@ MSG_SPAWNED = 102
 MSG_EXITED = 103
 MSG_IDLE = 104
 MSG_DEAD = 105
+MSG_JOINED = 106
 
 SPAWN_TTY = 0x1
 SPAWN_STDIN = 0x2
@@ -93,7 +95,12 @@ class Dead:
     init_status: int
 
 
-Event = Ready | SetupError | Spawned | Exited | Idle | Dead
+@dataclass(frozen=True)
+class Joined:
+    pass
+
+
+Event = Ready | SetupError | Spawned | Exited | Idle | Dead | Joined
 
 
 def _cstr(value: str, what: str) -> bytes:
@@ -170,6 +177,8 @@ def decode(msg: bytes) -> Event:
             return Idle(seq)
         if kind == MSG_DEAD:
             return Dead(*DEAD.unpack_from(body))
+        if kind == MSG_JOINED:
+            return Joined()
     except struct.error as exc:
         raise ProtocolError(f"malformed message {kind} from the shim: {exc}") from exc
     raise ProtocolError(f"unknown message type {kind} from the shim")

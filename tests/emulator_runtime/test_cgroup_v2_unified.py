@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hcsaio.emulator._cgroups import CgroupHost, CgroupMount, V2Cgroup
+from hcsaio.emulator._shim_launch import settle
 
 from .conftest import MakeRuntime, exists, read_text, run, spawn_piped
 
@@ -53,6 +54,7 @@ async def test_container_on_cgroup_v2(make_runtime: MakeRuntime) -> None:
     await rt.stop(grace=None)
     assert await proc.wait() == 128 + signal.SIGKILL
     await rt.destroy()
+    settle()  # the empty cgroup is removed in the background
     assert not exists(cg.paths[0])
     os.rmdir(Path(host.v2.mountpoint if host.v2 else "/", parent.strip("/")))
     os.close(out_r)

@@ -13,6 +13,7 @@ import pytest
 from hcsaio.emulator._cgroups import CgroupHost
 from hcsaio.emulator._runtime import ContainerSpec, ProcessSpec, Stdio
 from hcsaio.emulator._runtime_ns import NamespaceRuntime
+from hcsaio.emulator._shim_launch import close_standby_shims
 
 from .conftest import DEFAULT_ENV
 
@@ -20,16 +21,19 @@ pytestmark = [pytest.mark.privileged, pytest.mark.asyncio]
 
 
 def snapshot(cgroup_parents: list[Path]) -> dict[str, object]:
+    # the standby shim (and its cgroup) is replaced by every container start
+    close_standby_shims()
     return {
         "mounts": Path("/proc/self/mountinfo").read_text().splitlines(),
         "fds": sorted(os.listdir("/proc/self/fd")),
         "children": _children(),
+        # ours only: other services on this host have containers too
         "cgroups": sorted(
             str(p)
             for parent in cgroup_parents
             if parent.exists()
             for p in parent.iterdir()
-            if p.is_dir()
+            if p.is_dir() and f"-{os.getpid()}-" in p.name
         ),
     }
 

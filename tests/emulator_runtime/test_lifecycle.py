@@ -287,6 +287,7 @@ async def test_nothing_outlives_the_service(base_layer: Path, shim: str, tmp_pat
     service = await asyncio.create_subprocess_exec(
         sys.executable, "-c", SERVICE, str(base_layer), str(scratch), shim,
         stdout=subprocess.PIPE,
+        env={**os.environ, "HCSAIO_SHIM_STANDBY": "0"},  # only cgroups we know of are left
     )  # fmt: skip
     assert service.stdout is not None
     async with asyncio.timeout(30):

@@ -4,6 +4,8 @@
  * usage: hcsemu-shim --ppid PID --scratch DIR [--ctl-fd FD] [--hostname NAME]
  *                    [--layer DIR]... [--map HOST CONTAINER ro|rw]...
  *                    [--cgroup CGROUP_PROCS_FILE]... | [--cgroup-v2 DIR]
+ *        hcsemu-shim --standby --ppid PID [--ctl-fd FD] [--cgroup ...]
+ *                    then the rest as a SHIM_MSG_CONFIGURE message
  *
  * Order of setup, and why:
  *   1. die with the parent (PR_SET_PDEATHSIG) and keep only the control fd;
@@ -140,47 +142,68 @@ void shim_set_cmdline(const char *name)
 static void usage(const char *why) __attribute__((noreturn));
 static void usage(const char *why)
 {
+    if (ctl >= 0) { /* a standby shim's CONFIGURE: the runtime waits for an answer */
+        errno = EINVAL;
+        send_setup_error(why);
+    }
     fprintf(stderr, "hcsemu-shim: %s\n", why);
     exit(2);
 }
 
-static void parse_args(int argc, char **argv)
+static void push(const char ***arr, size_t *n, size_t *cap, const char *value)
 {
-    size_t cap = (size_t)argc;
-    arg_area = argv[0];
-    arg_area_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
-    cfg.ctl_fd = 3;
-    cfg.layers = calloc(cap, sizeof *cfg.layers);
-    cfg.mappings = calloc(cap, sizeof *cfg.mappings);
-    cfg.cgroup_procs = calloc(cap, sizeof *cfg.cgroup_procs);
-    if (!cfg.layers || !cfg.mappings || !cfg.cgroup_procs)
-        usage("out of memory");
-    for (int i = 1; i < argc; i++) {
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *arr = realloc(*arr, *cap * sizeof **arr);
+        if (!*arr)
+            usage("out of memory");
+    }
+    (*arr)[(*n)++] = value;
+}
+
+/* Options from the command line and, for a standby shim, from CONFIGURE. */
+static void parse_options(int argc, char **argv)
+{
+    static size_t layers_cap, mappings_cap, cgroups_cap;
+    for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int more = argc - i - 1;
         if (strcmp(a, "--ctl-fd") == 0 && more >= 1) {
             cfg.ctl_fd = atoi(argv[++i]);
         } else if (strcmp(a, "--ppid") == 0 && more >= 1) {
             cfg.expected_ppid = (pid_t)atoi(argv[++i]);
+        } else if (strcmp(a, "--standby") == 0) {
+            cfg.standby = 1;
         } else if (strcmp(a, "--hostname") == 0 && more >= 1) {
             cfg.hostname = argv[++i];
         } else if (strcmp(a, "--scratch") == 0 && more >= 1) {
             cfg.scratch = argv[++i];
         } else if (strcmp(a, "--layer") == 0 && more >= 1) {
-            cfg.layers[cfg.n_layers++] = argv[++i];
+            push(&cfg.layers, &cfg.n_layers, &layers_cap, argv[++i]);
         } else if (strcmp(a, "--map") == 0 && more >= 3) {
+            if (cfg.n_mappings == mappings_cap) {
+                mappings_cap = mappings_cap ? mappings_cap * 2 : 8;
+                cfg.mappings = realloc(cfg.mappings, mappings_cap * sizeof *cfg.mappings);
+                if (!cfg.mappings)
+                    usage("out of memory");
+            }
             struct shim_mapping *m = &cfg.mappings[cfg.n_mappings++];
             m->host_path = argv[++i];
             m->container_path = argv[++i];
             m->read_only = strcmp(argv[++i], "ro") == 0;
         } else if (strcmp(a, "--cgroup") == 0 && more >= 1) {
-            cfg.cgroup_procs[cfg.n_cgroups++] = argv[++i];
+            push(&cfg.cgroup_procs, &cfg.n_cgroups, &cgroups_cap, argv[++i]);
         } else if (strcmp(a, "--cgroup-v2") == 0 && more >= 1) {
             cfg.cgroup_v2_dir = argv[++i];
         } else {
             usage("bad arguments");
         }
     }
+}
+
+/* Once every option is known: check and derive. */
+static void finish_options(void)
+{
     if (!cfg.scratch || cfg.n_layers == 0)
         usage("--scratch and at least one --layer are required");
     size_t n = strlen(cfg.scratch) + sizeof "/rootfs";
@@ -242,6 +265,47 @@ static void join_cgroups(char *err, size_t errlen)
     }
 }
 
+/*
+ * A standby shim is started ahead of need: it joins its cgroup (the slow
+ * part, see fork.c) while nobody waits, then blocks here until the runtime
+ * sends the container's options. EOF means it was not needed.
+ */
+static void wait_for_configuration(void)
+{
+    send_msg(SHIM_MSG_JOINED, 0, NULL, 0);
+    ssize_t n;
+    do {
+        n = recv(ctl, msgbuf, sizeof msgbuf - 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        exit(0);
+    struct shim_hdr h;
+    if ((size_t)n < sizeof h)
+        usage("short CONFIGURE");
+    memcpy(&h, msgbuf, sizeof h);
+    if (h.type != SHIM_MSG_CONFIGURE)
+        usage("a standby shim expects CONFIGURE first");
+    /* the options point into this copy for the shim's whole life */
+    size_t len = (size_t)n - sizeof h;
+    char *opts = malloc(len + 1);
+    if (!opts)
+        usage("out of memory");
+    memcpy(opts, msgbuf + sizeof h, len);
+    opts[len] = '\0';
+    int argc = 0;
+    for (size_t i = 0; i < len; i++)
+        argc += opts[i] == '\0';
+    char **argv = calloc((size_t)argc + 1, sizeof *argv);
+    if (!argv)
+        usage("out of memory");
+    char *p = opts;
+    for (int i = 0; i < argc; i++, p += strlen(p) + 1)
+        argv[i] = p;
+    parse_options(argc, argv);
+    finish_options();
+    shim_debug("configured");
+}
+
 static void setup(int *sfd_out)
 {
     char err[600];
@@ -263,6 +327,8 @@ static void setup(int *sfd_out)
 
     join_cgroups(err, sizeof err);
     shim_debug("cgroups joined");
+    if (cfg.standby)
+        wait_for_configuration();
 
     if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID) < 0)
         send_setup_error("unshare(mount, uts, ipc, pid) failed (needs root)");
@@ -626,7 +692,12 @@ static void handle_init_sock(void)
 
 int main(int argc, char **argv)
 {
-    parse_args(argc, argv);
+    arg_area = argv[0];
+    arg_area_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
+    cfg.ctl_fd = 3;
+    parse_options(argc - 1, argv + 1);
+    if (!cfg.standby)
+        finish_options();
     int sfd;
     setup(&sfd);
 

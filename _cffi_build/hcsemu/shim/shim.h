@@ -40,6 +40,10 @@
  * Reply: SHIM_MSG_DEAD, after which the shim exits. */
 #define SHIM_MSG_KILL 4
 
+/* body: NUL-terminated command-line options (--scratch, --layer, ...) for a
+ * shim started with --standby; must be its first message. */
+#define SHIM_MSG_CONFIGURE 5
+
 /* ---- replies and events: shim -> runtime ------------------------------ */
 
 /* body: struct shim_ready. */
@@ -57,6 +61,9 @@
 /* body: struct shim_dead. Init is gone, every process has been reaped and
  * reported; the shim exits right after. */
 #define SHIM_MSG_DEAD 105
+/* no body: a standby shim is in its cgroups (the runtime may now rename
+ * them) and waits for SHIM_MSG_CONFIGURE. */
+#define SHIM_MSG_JOINED 106
 
 /* spawn flags */
 #define SHIM_SPAWN_TTY 0x1u     /* make stdin the controlling terminal */
@@ -128,6 +135,7 @@ struct shim_mapping {
 
 struct shim_config {
     int ctl_fd;
+    int standby; /* options arrive later, in SHIM_MSG_CONFIGURE */
     pid_t expected_ppid;
     const char *hostname;
     const char *scratch;
