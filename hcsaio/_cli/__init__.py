@@ -1,0 +1,106 @@
+"""The ``hcsaio`` command line (``python -m hcsaio``), built on the public API.
+
+One module per command group registers its subcommands; this module parses
+the arguments, picks the emulator service (``_service_choice``), runs the
+command on asyncio with signal handling (``_interrupts``), and turns what
+went wrong into one line and an exit status (``_errors``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Awaitable, Callable
+from typing import cast
+
+from .._version import __version__
+from . import _emulator, _events, _inspect, _lifecycle, _list, _run, _stats
+from ._context import Context
+from ._errors import EXIT_INTERRUPTED, report
+from ._interrupts import Interrupts, exit_status_for
+from ._output import Output
+from ._parser import Parser, common_options, usage_error
+from ._service_choice import ServiceChoice, choose_service
+
+PROG = "hcsaio"
+AsyncHandler = Callable[[argparse.Namespace, Context], Awaitable[int]]
+SyncHandler = Callable[[argparse.Namespace, Output], int]
+
+_GROUPS = (_run, _list, _inspect, _stats, _events, _lifecycle, _emulator)
+
+
+def build_parser() -> Parser:
+    common = common_options()
+    parser = Parser(
+        prog=PROG,
+        description="Look at and manage HCS compute systems (on Linux: the hcsaio emulator).",
+        epilog="Exit status: the command's own for run/exec, 125 when hcsaio or HCS failed.",
+        parents=[common],
+    )
+    parser.set_defaults(debug=False, color="auto")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(
+        dest="subcommand", metavar="COMMAND", required=True, parser_class=Parser
+    )
+    for group in _GROUPS:
+        group.register(commands, [common])
+    return parser
+
+
+def run_cli(argv: list[str] | None = None) -> int:
+    stderr = sys.stderr
+    try:
+        args, unknown = build_parser().parse_known_args(argv)
+        take_extra = getattr(args, "take_extra", None)
+        if unknown and not (take_extra and take_extra(args, unknown)):
+            # name the subcommand whose options these are not
+            raise usage_error(args, f"unrecognized arguments: {' '.join(unknown)}")
+    except SystemExit as exit_:  # --help, --version
+        return exit_.code if isinstance(exit_.code, int) else 0
+    except Exception as exc:
+        return report(exc, stderr, prog=PROG, debug=False)
+    debug = bool(args.debug)
+    out = Output(color=args.color, prog=PROG)
+    try:
+        if getattr(args, "sync", False):
+            return cast(SyncHandler, args.handler)(args, out)
+        service = choose_service()
+        return asyncio.run(_main(cast(AsyncHandler, args.handler), args, out, debug, service))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        return report(exc, stderr, prog=PROG, debug=debug)
+    finally:
+        _flush_quietly(out)
+
+
+async def _main(
+    handler: AsyncHandler,
+    args: argparse.Namespace,
+    out: Output,
+    debug: bool,
+    service: ServiceChoice,
+) -> int:
+    task = asyncio.current_task()
+    assert task is not None
+    interrupts = Interrupts(task)
+    ctx = Context(out=out, interrupts=interrupts, debug=debug, service=service)
+    with interrupts.installed():
+        try:
+            return await handler(args, ctx)
+        except asyncio.CancelledError:
+            if interrupts.signum is None:
+                raise
+            task.uncancel()
+            return exit_status_for(interrupts.signum)
+
+
+def _flush_quietly(out: Output) -> None:
+    # `hcsaio list | head`: the reader left, nothing to report.
+    with contextlib.suppress(BrokenPipeError, ValueError, OSError):
+        out.stdout.flush()
+
+
+__all__ = ["build_parser", "run_cli"]
