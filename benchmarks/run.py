@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     names = args.names or BENCHMARKS
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     samples: dict[str, dict[str, list[float]]] = {}
@@ -261,10 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print(f"note: {note}")
     missed = [r for r in rows if r["ok"] is False]
+    # Other work on the machine is the main source of noise: say how busy it was.
     print(
         f"\n{len(rows)} rows, {sum(r['ok'] is True for r in rows)} targets met, "
         f"{len(missed)} missed, in {elapsed:.1f} s ({'quick' if args.quick else 'full'} run, "
-        f"{len(os.sched_getaffinity(0))} CPUs)"
+        f"{len(os.sched_getaffinity(0))} CPUs, load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after)"
     )
     if args.json is not None:
         public = [{k: r.get(k) for k in PUBLIC_KEYS} for r in rows]
