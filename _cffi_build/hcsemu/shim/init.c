@@ -33,6 +33,14 @@ static void report(int sock, int32_t err, const char *msg)
     (void)send(sock, buf, sizeof err + n, MSG_NOSIGNAL);
 }
 
+static void answer_empty(int sock, uint32_t gen)
+{
+    char e[1 + sizeof gen];
+    e[0] = SHIM_INIT_EMPTY;
+    memcpy(e + 1, &gen, sizeof gen);
+    (void)send(sock, e, sizeof e, MSG_NOSIGNAL);
+}
+
 /* Reap every exited child; true when init has no child left at all. */
 static int reap_orphans(void)
 {
@@ -76,6 +84,7 @@ void shim_init_main(int sock, const char *rootfs)
     report(sock, 0, "");
 
     int query_pending = 0;
+    uint32_t query_gen = 0;
     for (;;) {
         struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
         if (poll(p, 2, -1) < 0) {
@@ -89,8 +98,7 @@ void shim_init_main(int sock, const char *rootfs)
                 ;
             int empty = reap_orphans();
             if (query_pending && empty) {
-                char e = SHIM_INIT_EMPTY;
-                (void)send(sock, &e, 1, MSG_NOSIGNAL);
+                answer_empty(sock, query_gen);
                 query_pending = 0;
             }
         }
@@ -106,13 +114,12 @@ void shim_init_main(int sock, const char *rootfs)
                 memcpy(&sig, buf + 1, sizeof sig);
                 /* from pid 1, -1 means every other process of the namespace */
                 (void)kill(-1, sig);
-            } else if (buf[0] == SHIM_INIT_QUERY) {
-                if (reap_orphans()) {
-                    char e = SHIM_INIT_EMPTY;
-                    (void)send(sock, &e, 1, MSG_NOSIGNAL);
-                } else {
-                    query_pending = 1;
-                }
+            } else if (buf[0] == SHIM_INIT_QUERY && n >= 1 + (ssize_t)sizeof query_gen) {
+                /* only the latest query matters */
+                memcpy(&query_gen, buf + 1, sizeof query_gen);
+                query_pending = !reap_orphans();
+                if (!query_pending)
+                    answer_empty(sock, query_gen);
             }
         }
     }

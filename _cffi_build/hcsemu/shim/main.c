@@ -67,10 +67,18 @@ static int cgroup_dirfd = -1;  /* v2 */
 static char oom_restore[16];   /* v1: the oom_score_adj the children get back */
 static struct child *children;
 static size_t n_live; /* forked and not yet reaped */
-/* SIGNAL_ALL bookkeeping: reply IDLE once neither we nor init have children */
-static int idle_pending;
-static uint32_t idle_seq;
-static int query_sent;
+/*
+ * SIGNAL_ALL bookkeeping: IDLE is due once neither we nor init have a child.
+ * When our last child is reaped, its own children have already been handed
+ * to init, so a query sent to init at that point sees them. An answer is
+ * trusted only if it answers the latest query and nothing was spawned since
+ * (a child spawned and gone meanwhile may have handed init new orphans).
+ */
+static uint32_t *idle_seqs; /* SIGNAL_ALL requests waiting for IDLE */
+static size_t n_idle, idle_cap;
+static uint32_t query_gen;
+static int query_outstanding;
+static int spawned_since_query;
 
 static unsigned char msgbuf[SHIM_MAX_MSG];
 
@@ -410,11 +418,38 @@ static void remove_child(struct child *victim)
 
 static void check_idle(void)
 {
-    if (!idle_pending || query_sent || n_live > 0 || init_dead)
+    if (!n_idle || query_outstanding || n_live > 0 || init_dead)
         return;
-    char q = SHIM_INIT_QUERY;
-    if (send(init_sock, &q, 1, MSG_NOSIGNAL) == 1)
-        query_sent = 1;
+    char q[1 + sizeof query_gen];
+    q[0] = SHIM_INIT_QUERY;
+    query_gen++;
+    memcpy(q + 1, &query_gen, sizeof query_gen);
+    if (send(init_sock, q, sizeof q, MSG_NOSIGNAL) == (ssize_t)sizeof q) {
+        query_outstanding = 1;
+        spawned_since_query = 0;
+    }
+}
+
+static void reply_idle(void)
+{
+    for (size_t i = 0; i < n_idle; i++)
+        send_msg(SHIM_MSG_IDLE, idle_seqs[i], NULL, 0);
+    n_idle = 0;
+}
+
+static void want_idle(uint32_t seq)
+{
+    if (n_idle == idle_cap) {
+        size_t cap = idle_cap ? idle_cap * 2 : 4;
+        uint32_t *grown = realloc(idle_seqs, cap * sizeof *grown);
+        if (!grown) {
+            send_msg(SHIM_MSG_IDLE, seq, NULL, 0); /* cannot track it: answer now */
+            return;
+        }
+        idle_seqs = grown;
+        idle_cap = cap;
+    }
+    idle_seqs[n_idle++] = seq;
 }
 
 /* Read the child's start report; once complete (EOF), answer the spawn. */
@@ -578,6 +613,7 @@ static void handle_spawn(uint32_t seq, const unsigned char *body, size_t len, co
     c->next = children;
     children = c;
     n_live++;
+    spawned_since_query = 1;
 }
 
 static void handle_ctl(void)
@@ -646,9 +682,7 @@ static void handle_ctl(void)
             m[0] = SHIM_INIT_SIGNAL;
             memcpy(m + 1, &r.signum, sizeof r.signum);
             (void)send(init_sock, m, sizeof m, MSG_NOSIGNAL);
-            idle_pending = 1;
-            idle_seq = h.seq;
-            query_sent = 0;
+            want_idle(h.seq);
             check_idle();
         } else {
             send_msg(SHIM_MSG_IDLE, h.seq, NULL, 0);
@@ -677,15 +711,17 @@ static void handle_init_sock(void)
         init_sock = -1;
         return;
     }
-    if (b[0] != SHIM_INIT_EMPTY || !idle_pending)
+    uint32_t gen;
+    if (b[0] != SHIM_INIT_EMPTY || n < 1 + (ssize_t)sizeof gen)
         return;
-    query_sent = 0;
-    if (n_live == 0) {
-        idle_pending = 0;
-        send_msg(SHIM_MSG_IDLE, idle_seq, NULL, 0);
-    } else {
+    memcpy(&gen, b + 1, sizeof gen);
+    if (!query_outstanding || gen != query_gen)
+        return; /* an old answer */
+    query_outstanding = 0;
+    if (n_live == 0 && !spawned_since_query)
+        reply_idle();
+    else
         check_idle(); /* spawned meanwhile: ask again once they are gone */
-    }
 }
 
 /* ---- main loop -------------------------------------------------------- */

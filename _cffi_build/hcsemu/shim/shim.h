@@ -158,9 +158,9 @@ int shim_init_mounts(const char *rootfs, char *err, size_t errlen);
 /* init.c: never returns */
 void shim_init_main(int sock, const char *rootfs);
 /* init <-> shim over a SOCK_SEQPACKET pair */
-#define SHIM_INIT_QUERY 'Q'  /* shim -> init: reply EMPTY once init has no children */
-#define SHIM_INIT_SIGNAL 'S' /* shim -> init: followed by an int32 signal for kill(-1) */
-#define SHIM_INIT_EMPTY 'E'  /* init -> shim */
+#define SHIM_INIT_QUERY 'Q'  /* shim -> init, + uint32 generation: reply EMPTY once childless */
+#define SHIM_INIT_SIGNAL 'S' /* shim -> init, + int32 signal for kill(-1) */
+#define SHIM_INIT_EMPTY 'E'  /* init -> shim, + the generation of the query answered */
 
 /* spawn.c: runs in the forked child; never returns */
 struct shim_spawn_args {
