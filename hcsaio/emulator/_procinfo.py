@@ -44,7 +44,9 @@ def _kib(fields: dict[str, str], key: str) -> int:
     return int(value[0]) * 1024 if value else 0
 
 
-def process_details(host_pid: int, booted: float) -> dict[str, object] | None:
+def process_details(
+    host_pid: int, booted: float, image_name: str | None = None
+) -> dict[str, object] | None:
     """One ``ProcessDetails`` entry, or None when the process is gone."""
     base = f"/proc/{host_pid}"
     try:
@@ -58,10 +60,12 @@ def process_details(host_pid: int, booted: float) -> dict[str, object] | None:
     comm = stat[stat.index("(") + 1 : stat.rindex(")")]
     rest = stat[stat.rindex(")") + 2 :].split()
     utime, stime, starttime = int(rest[11]), int(rest[12]), int(rest[19])
-    try:
-        image = os.path.basename(os.readlink(f"{base}/exe")) or comm
-    except OSError:  # zombies and kernel threads have no executable
-        image = comm
+    image = image_name
+    if image is None:
+        try:
+            image = os.path.basename(os.readlink(f"{base}/exe")) or comm
+        except OSError:  # zombies and kernel threads have no executable
+            image = comm
     nspid = status.get("NSpid", str(host_pid)).split()
     return {
         "ProcessId": int(nspid[-1]),
@@ -75,9 +79,14 @@ def process_details(host_pid: int, booted: float) -> dict[str, object] | None:
     }
 
 
-def process_list(host_pids: Iterable[int]) -> list[dict[str, object]]:
+def process_list(
+    host_pids: Iterable[int], image_names: dict[int, str] | None = None
+) -> list[dict[str, object]]:
+    """Entries for the processes still there, by ProcessId; ``image_names``
+    overrides the executable's name (init is a fork of the shim binary)."""
     booted = boot_time()
-    found = (process_details(pid, booted) for pid in host_pids)
+    names = image_names or {}
+    found = (process_details(pid, booted, names.get(pid)) for pid in host_pids)
     entries = [entry for entry in found if entry is not None]
     entries.sort(key=lambda e: int(str(e["ProcessId"])))
     return entries

@@ -1,18 +1,21 @@
 """``NamespaceRuntime``: a compute system as a real Linux container.
 
-The runtime creates the container's cgroup, then spawns one ``hcsemu-shim``
-(C, ``_cffi_build/hcsemu/shim``) that enters new mount/uts/ipc/pid
-namespaces, mounts the overlay root and mapped directories, forks the
-container's init and answers requests over a SOCK_SEQPACKET socket
-(protocol: ``_shim_protocol``). No Python runs inside the container.
+The runtime creates the container's cgroup, then starts one ``hcsemu-shim``
+(C, ``_cffi_build/hcsemu/shim``; or takes a standby one, see
+``_shim_launch``) that enters new mount/uts/ipc/pid namespaces, mounts the
+overlay root and mapped directories, forks the container's init and answers
+requests over a SOCK_SEQPACKET socket (protocol: ``_shim_protocol``). No
+Python runs inside the container.
 
 Every container process is a child of the shim, so exits are reported by the
 one process that can reap them, and signals never race pid reuse. Pause is
-the cgroup freezer; the shim stays outside the cgroup, so it keeps answering
-while the container is frozen. Lifetimes are chained: the shim dies with the
-service (PR_SET_PDEATHSIG, socket EOF), init dies with the shim, and the
-kernel kills the pid namespace with its init, so nothing outlives the
-service, and the mounts vanish with the mount namespace.
+the cgroup freezer. On cgroup v2 the shim stays outside the cgroup (it
+clone3()s processes into it); on v1 its children inherit its cgroups, so it
+is frozen too and the runtime thaws before stopping or releasing. Lifetimes
+are chained: the shim dies with the service (PR_SET_PDEATHSIG, socket EOF),
+init dies with the shim, and the kernel kills the pid namespace with its
+init, so nothing outlives the service, and the mounts vanish with the mount
+namespace.
 """
 
 from __future__ import annotations
@@ -321,7 +324,9 @@ class NamespaceRuntime:
         if self._cgroup is None:
             return []
         # on cgroup v1 the shim is a member; it is not part of the container
-        return process_list(pid for pid in self._cgroup.pids() if pid != self._shim_pid)
+        members = (pid for pid in self._cgroup.pids() if pid != self._shim_pid)
+        names = {self._init_host_pid: "hcsemu-init"} if self._init_host_pid else {}
+        return process_list(members, names)
 
     async def stop(self, *, grace: float | None) -> None:
         if self._state is not _State.RUNNING:

@@ -242,6 +242,7 @@ async def test_process_list(container: NamespaceRuntime) -> None:
     listed = await container.process_list()
     by_pid = {p["ProcessId"]: p for p in listed}
     assert set(by_pid) == {1, proc.pid}  # init and ours; never the shim
+    assert by_pid[1]["ImageName"] == "hcsemu-init"
     mine = by_pid[proc.pid]
     assert mine["ImageName"].startswith("python3")
     assert mine["MemoryWorkingSetPrivateBytes"] >= 20 << 20

@@ -117,6 +117,13 @@ async def test_stdin_pipe_and_null(container: NamespaceRuntime) -> None:
     assert (r.code, r.out) == (0, b"")
 
 
+async def test_no_descriptor_of_the_shim_leaks_into_processes(container: NamespaceRuntime) -> None:
+    r = await run(container, ["ls", "/proc/self/fd"])
+    assert r.text.split() == ["0", "1", "2", "3"]  # 3: the directory ls reads
+    init_fds = await run(container, ["ls", "/proc/1/fd"])
+    assert len(init_fds.text.split()) <= 6  # /dev/null x2, stderr, its socket, signalfd
+
+
 async def test_large_output_does_not_deadlock(container: NamespaceRuntime) -> None:
     r = await run(container, ["head", "-c", "5000000", "/dev/zero"])
     assert len(r.out) == 5_000_000

@@ -363,6 +363,8 @@ static void setup(int *sfd_out)
         close(ctl);
         close(sv[0]);
         close(*sfd_out);
+        if (cgroup_dirfd >= 0)
+            close(cgroup_dirfd); /* a handle on the host's cgroupfs */
         shim_init_main(sv[1], cfg.rootfs);
     }
     close(sv[1]);
