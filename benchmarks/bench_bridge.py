@@ -522,20 +522,28 @@ async def _measure(env: Env, cfg: Config) -> Results:
         await d.end_to_end(min(200, cfg.in_flight))
     _limit_burst(env, min(200, cfg.in_flight))
 
-    for d in designs:
-        res.dispatch[d.label] = total / sum(
-            [await d.dispatch(cfg.in_flight) for _ in range(batches)]
-        )
-    limit = [_limit_burst(env, cfg.in_flight) for _ in range(batches)]
+    # Batches alternate between designs, so load from elsewhere on the
+    # machine hits every design alike instead of whichever ran during it.
+    dispatch: dict[str, float] = {d.label: 0.0 for d in designs}
+    limit: list[Burst] = []
+    for _ in range(batches):
+        for d in designs:
+            dispatch[d.label] += await d.dispatch(cfg.in_flight)
+        limit.append(_limit_burst(env, cfg.in_flight))
+    for label, seconds in dispatch.items():
+        res.dispatch[label] = total / seconds
     res.dispatch[LIMIT] = res.e2e[LIMIT] = total / sum(b.seconds for b in limit)
     res.burst_latency[LIMIT] = [x for b in limit for x in b.latencies_us]
     res.threads_burst[LIMIT] = max(b.threads for b in limit)
 
-    for d in designs:
-        bursts = [await d.end_to_end(cfg.in_flight) for _ in range(batches)]
-        res.e2e[d.label] = total / sum(b.seconds for b in bursts)
-        res.burst_latency[d.label] = [x for b in bursts for x in b.latencies_us]
-        res.threads_burst[d.label] = max(b.threads for b in bursts)
+    bursts: dict[str, list[Burst]] = {d.label: [] for d in designs}
+    for _ in range(batches):
+        for d in designs:
+            bursts[d.label].append(await d.end_to_end(cfg.in_flight))
+    for label, runs in bursts.items():
+        res.e2e[label] = total / sum(b.seconds for b in runs)
+        res.burst_latency[label] = [x for b in runs for x in b.latencies_us]
+        res.threads_burst[label] = max(b.threads for b in runs)
 
     # low load: interleaved chunks so drift hits every design alike
     chunk = max(10, cfg.sequential // 10)
