@@ -39,7 +39,6 @@ def build_parser() -> Parser:
         epilog="Exit status: the command's own for run/exec, 125 when hcsaio or HCS failed.",
         parents=[common],
     )
-    parser.set_defaults(debug=False, color="auto")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(
         dest="subcommand", metavar="COMMAND", required=True, parser_class=Parser
@@ -61,8 +60,10 @@ def run_cli(argv: list[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 0
     except Exception as exc:
         return report(exc, stderr, prog=PROG, debug=False)
-    debug = bool(args.debug)
-    out = Output(color=args.color, prog=PROG)
+    # Not parser defaults: the option objects are shared with every subparser
+    # (argparse parents), where a default would overwrite what came first.
+    debug = bool(getattr(args, "debug", False))
+    out = Output(color=getattr(args, "color", "auto"), prog=PROG)
     try:
         if getattr(args, "sync", False):
             return cast(SyncHandler, args.handler)(args, out)

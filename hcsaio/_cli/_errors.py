@@ -44,13 +44,22 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
 def leaf_error(exc: BaseException) -> BaseException:
-    """The error to report from an ExceptionGroup (anyio task groups wrap
-    what their tasks raise): an HCS error if there is one, else the first."""
-    while isinstance(exc, BaseExceptionGroup):
-        leaves = list(exc.exceptions)
-        exc = next((e for e in leaves if isinstance(e, errors.HcsError)), leaves[0])
-    return exc
+    """The error to report from an ExceptionGroup (task groups wrap what
+    their tasks raise, nested ones twice): an HCS error if there is one,
+    then one hcsaio explains itself, else the first."""
+    leaves = _leaves(exc)
+    for kind in (errors.HcsError, CliError):
+        for leaf in leaves:
+            if isinstance(leaf, kind):
+                return leaf
+    return leaves[0]
 
 
 def describe_hcs_error(exc: errors.HcsError) -> str:
