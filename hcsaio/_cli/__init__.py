@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import cast
@@ -18,13 +18,15 @@ from typing import cast
 from .._version import __version__
 from . import _emulator, _events, _inspect, _lifecycle, _list, _run, _stats
 from ._context import Context
-from ._errors import EXIT_INTERRUPTED, report
+from ._errors import EXIT_INTERRUPTED, leaf_error, report
 from ._interrupts import Interrupts, exit_status_for
 from ._output import Output
 from ._parser import Parser, common_options, usage_error
 from ._service_choice import ServiceChoice, choose_service
 
 PROG = "hcsaio"
+#: A shell's status for a command killed by SIGPIPE.
+EXIT_BROKEN_PIPE = 128 + 13
 AsyncHandler = Callable[[argparse.Namespace, Context], Awaitable[int]]
 SyncHandler = Callable[[argparse.Namespace, Output], int]
 
@@ -72,6 +74,11 @@ def run_cli(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:
+        if isinstance(leaf_error(exc), BrokenPipeError):
+            # `hcsaio stats --json | head -1`: the reader is done, which is no
+            # failure; stop quietly as `yes | head` does.
+            _silence_stdout()
+            return EXIT_BROKEN_PIPE
         return report(exc, stderr, prog=PROG, debug=debug)
     finally:
         _flush_quietly(out)
@@ -98,10 +105,23 @@ async def _main(
             return exit_status_for(interrupts.signum)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device so the interpreter's final flush of
+    what is still buffered cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
 def _flush_quietly(out: Output) -> None:
-    # `hcsaio list | head`: the reader left, nothing to report.
-    with contextlib.suppress(BrokenPipeError, ValueError, OSError):
+    try:
         out.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()  # `hcsaio list | head`: the reader left, nothing to report
+    except (ValueError, OSError):
+        pass
 
 
 __all__ = ["build_parser", "run_cli"]

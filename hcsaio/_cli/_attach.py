@@ -69,16 +69,13 @@ async def _copy_input(process: Process, writer: PipeWriter, tty: bool) -> None:
 
 
 class _Session:
-    def __init__(
-        self, process: Process, mode: AttachMode, interrupts: Interrupts, out: Output
-    ) -> None:
+    def __init__(self, process: Process, out: Output) -> None:
         self.process = process
         self.out = out
-        self.mode = mode
-        self.interrupts = interrupts
         self.abort_signal: int | None = None
         self.aborted = asyncio.Event()
         self._forwarded_interrupt = False
+        self.finished = False
         self._background: set[asyncio.Task[None]] = set()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -87,6 +84,8 @@ class _Session:
         task.add_done_callback(self._background.discard)
 
     def on_signal(self, signum: int) -> None:
+        if self.finished:
+            return  # the process is gone: only its last output is being copied
         if signum == signal.SIGINT and not self._forwarded_interrupt:
             self._forwarded_interrupt = True
             self._spawn(self._forward_ctrl_c())
@@ -127,7 +126,7 @@ async def attach(
 ) -> int | None:
     """Copy stdio until the process exits; return the exit status to use, or
     None if ``timeout`` expired first (the process is killed then)."""
-    session = _Session(process, mode, interrupts, out)
+    session = _Session(process, out)
     sys.stdout.flush()
     sys.stderr.flush()
     pumps: list[asyncio.Task[None]] = []
@@ -156,6 +155,7 @@ async def attach(
             by_itself = exited.done()
             if not by_itself:
                 await _kill(process, exited)
+            session.finished = True
             if pumps:
                 await asyncio.wait(pumps, timeout=OUTPUT_GRACE)
     finally:

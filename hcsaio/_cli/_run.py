@@ -129,6 +129,8 @@ async def run_command(args: argparse.Namespace, ctx: Context) -> int:
         raise usage_error(args, "-d cannot be combined with --rm")
     if args.detach and ctx.service == "private":
         raise CliError(f"run -d needs a service that outlives hcsaio: {PRIVATE_SERVICE_NOTE}")
+    if ctx.service == "private":
+        args.rm = True  # the service and its containers end with us: leave no scratch behind
     args.name = args.name or uuid.uuid4().hex[:12]
     image = await build_image(args, ctx)
     started = False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,8 +86,10 @@ def test_without_a_service_commands_say_they_use_a_private_one(
         "MEMORY",
     ]
     assert "hcsaio emulator serve" in listed.stderr
-    ran = run_cli("run", "--rm", "--", "echo", "private", cwd=tmp_path, env=env)
+    ran = run_cli("run", "--name", "private-run", "--", "echo", "private", cwd=tmp_path, env=env)
     assert (ran.returncode, ran.stdout, ran.stderr) == (0, "private\n", "")
+    # Its container could not outlive the private service: nothing is left.
+    assert not list(Path(tempfile.gettempdir()).glob("hcsaio-scratch-private-run-*"))
 
 
 def test_a_socket_in_a_directory_open_to_others_is_not_trusted(

@@ -158,3 +158,21 @@ def test_service_human_and_json(cli: Cli) -> None:
 def test_json_output_is_plain_json_on_one_document(cli: Cli) -> None:
     text = cli("list", "--json", "--all").stdout
     assert isinstance(json.loads(text), list)
+
+
+def test_a_reader_that_leaves_early_is_no_error(
+    detached: Callable[..., str], env: dict[str, str], tmp_path: Path
+) -> None:
+    name = detached()
+    stream = subprocess.Popen(
+        [sys.executable, "-m", "hcsaio", "stats", "--json", "--interval", "0.05", name],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert stream.stdout is not None and stream.stderr is not None
+    assert stream.stdout.readline()  # like `| head -1`
+    stream.stdout.close()
+    assert stream.wait(timeout=30) == 141  # a shell's SIGPIPE status, quietly
+    assert stream.stderr.read() == b""

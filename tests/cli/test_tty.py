@@ -4,6 +4,8 @@ non-tty ``run --rm`` (forwarded once, then a kill, then the cleanup)."""
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -123,3 +125,35 @@ def test_ctrl_c_exit_code_of_a_process_that_handles_it(
     assert term.read_until(b"ready"), term.output
     term.send(b"\x03")
     assert term.wait() == 3  # known: the process's own code, not 130
+
+
+def test_stats_redraws_in_place_on_a_terminal_until_ctrl_c(
+    terminal: Callable[..., PtySession], detached: Callable[..., str]
+) -> None:
+    name = detached(command=("sh", "-c", "while :; do :; done"))
+    term = terminal("stats", "--interval", "0.3", name)
+    deadline = time.monotonic() + 15
+    while term.output.count(b"\x1b[H\x1b[J") < 2:  # a third frame: two CPU figures
+        assert time.monotonic() < deadline, term.output
+        term.read_until(b"\0never\0", timeout=0.1)
+    term.send(b"\x03")
+    assert term.wait() == 130
+    frame = re.sub(rb"\x1b\[[0-9;]*m", b"", term.output.split(b"\x1b[H\x1b[J")[2])
+    row = next(line for line in frame.splitlines() if line.startswith(name.encode()))
+    cells = re.split(rb"\s{2,}", row.strip())
+    assert cells[1] == b"Running"
+    assert cells[2].endswith(b"%") and float(cells[2][:-1]) > 10.0, row  # a busy loop shows
+
+
+def test_colours_only_on_a_terminal(
+    terminal: Callable[..., PtySession], detached: Callable[..., str], cli: Cli, env: dict[str, str]
+) -> None:
+    name = detached()
+    term = terminal("list", "-f", f"id={name}")
+    assert term.wait() == 0
+    assert b"\x1b[32mRunning" in term.output
+    assert "\x1b[" not in cli("list", "-f", f"id={name}").stdout
+    forced = cli("list", "--color", "always", "-f", f"id={name}").stdout
+    assert "\x1b[32mRunning" in forced
+    plain = cli("list", "--color", "always", "-f", f"id={name}", env={**env, "NO_COLOR": "1"})
+    assert "\x1b[32mRunning" in plain.stdout  # always means always; NO_COLOR governs auto
