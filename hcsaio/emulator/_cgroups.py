@@ -434,6 +434,12 @@ class ContainerCgroup(ABC):
     def apply(self, limits: Limits) -> None:
         """Set limits on an existing cgroup (a standby shim's, when taken)."""
 
+    def rename(self, name: str) -> None:
+        """Give the cgroup its container's name (v1; waits for cgroup_mutex,
+        so call it on a worker thread). v2 cgroups cannot be renamed, and
+        need no standby shims."""
+        raise CgroupError(f"cgroup v{self.version} directories cannot be renamed")
+
     @abstractmethod
     def remove_now(self, timeout: float = 2.0) -> None:
         """rmdir, retrying while the kernel still calls the cgroup busy
@@ -517,6 +523,22 @@ class V1Cgroup(ContainerCgroup):
                 _write(path, value)
             except OSError as exc:
                 raise CgroupError(f"cannot set {path} = {value}: {exc.strerror}") from exc
+
+    def rename(self, name: str) -> None:
+        # v1 renames a cgroup within its parent, members and all
+        renamed = {old: os.path.join(os.path.dirname(old), name) for old in self.paths}
+        done: dict[str, str] = {}
+        try:
+            for old, new in renamed.items():
+                os.rename(old, new)
+                done[old] = new
+        except OSError as exc:
+            for old, new in done.items():  # all or nothing: one name per container
+                with contextlib.suppress(OSError):
+                    os.rename(new, old)
+            raise CgroupError(f"cannot rename cgroup {old}: {exc.strerror}") from exc
+        self._dirs = {ctrl: renamed[path] for ctrl, path in self._dirs.items()}
+        self._created = [renamed.get(path, path) for path in self._created]
 
     def remove_now(self, timeout: float = 2.0) -> None:
         for path in reversed(self.paths):

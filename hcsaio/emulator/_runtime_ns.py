@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import enum
 import errno
+import functools
 import itertools
 import logging
 import os
@@ -41,6 +42,7 @@ from typing import Any, TypeVar
 
 from . import _shim_protocol as proto
 from ._cgroups import (
+    CgroupError,
     CgroupHost,
     ContainerCgroup,
     Limits,
@@ -54,6 +56,7 @@ from ._shim_launch import (
     Launched,
     configure,
     discard_later,
+    in_background,
     launch,
     remove_cgroup_later,
     standby_pool,
@@ -397,11 +400,15 @@ class NamespaceRuntime:
         host = self._cgroup_host or CgroupHost.detect()
         sweep_stale_cgroups_once(host, self._cgroup_parent)
         pool = standby_pool(self._shim, host, self._cgroup_parent) if self._standby else None
-        standby = pool.take() if pool else None  # and starts the next one
+        standby = pool.take() if pool else None
         self._ready = loop.create_future()
         try:
             async with asyncio.timeout(START_TIMEOUT):
-                if standby is not None and await self._hand_over(standby, limits, options):
+                taken = standby is not None and await self._hand_over(standby, limits, options)
+                if pool is not None:
+                    pool.refill_soon()  # now: its migration would hold up the rename
+                if taken:
+                    assert standby is not None
                     self._adopt(standby)
                     self._watch_socket()
                 else:
@@ -430,6 +437,11 @@ class NamespaceRuntime:
             reply = await asyncio.get_running_loop().sock_recv(standby.sock, 4096)
             if not reply or not isinstance(proto.decode(reply), proto.Joined):
                 raise ConnectionError("the standby shim is gone")
+            # inside its cgroup now, so it may be renamed after this container
+            renaming = asyncio.wrap_future(
+                in_background(functools.partial(self._rename_quietly, standby.cgroup))
+            )
+            await asyncio.shield(renaming)
             configure(standby, options)
         except BaseException as exc:
             discard_later(standby)
@@ -438,6 +450,12 @@ class NamespaceRuntime:
                 return False
             raise
         return True
+
+    def _rename_quietly(self, cgroup: ContainerCgroup) -> None:
+        try:
+            cgroup.rename(self._name)
+        except CgroupError as exc:  # the standby name works as well
+            logger.info("%s", exc)
 
     def _prepare(self) -> tuple[Limits, list[str]]:
         spec = self.spec

@@ -10,9 +10,9 @@ waits too. Hence:
 
 * a standby shim is started ahead of need, in a fresh cgroup it joins while
   nobody waits; a new container takes it, applies its limits (no
-  cgroup_mutex) and sends it its options, and a replacement is started at
-  once. Its cgroup keeps its standby name: a rename would wait for the
-  replacement's migration;
+  cgroup_mutex), renames the cgroup after itself and sends it its options;
+  only then is a replacement started, whose migration would hold up the
+  rename;
 * a destroyed container's empty cgroup is removed in the background.
 
 Both run on one daemon thread, in order. cgroup v2 needs no standby: the
@@ -27,6 +27,7 @@ exit. Standby shims die with the service anyway (PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import itertools
 import logging
@@ -40,6 +41,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from . import _shim_protocol as proto
 from ._cgroups import CgroupHost, ContainerCgroup, Limits, V1Cgroup, V2Cgroup, create_cgroup
@@ -49,6 +51,7 @@ __all__ = [
     "StandbyPool",
     "close_standby_shims",
     "discard_later",
+    "in_background",
     "launch",
     "remove_cgroup_later",
     "settle",
@@ -57,6 +60,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 CTL_FD = 3
 STANDBY_ENV = "HCSAIO_SHIM_STANDBY"
@@ -156,9 +160,8 @@ class StandbyPool:
         self._closed = False
 
     def take(self) -> Launched | None:
-        """A standby, if one is ready (never blocks); a replacement is
-        started at once, so that it has joined its cgroup by the time the
-        next container wants it."""
+        """A standby, if one is ready (never blocks). The caller starts the
+        replacement (``refill_soon``) once done with cgroup_mutex."""
         with self._lock:
             taken = None
             while self._ready and taken is None:
@@ -167,7 +170,6 @@ class StandbyPool:
                     taken = launched
                 else:
                     discard_later(launched)
-        self.refill_soon()
         return taken
 
     def refill_soon(self) -> None:
@@ -217,6 +219,20 @@ class _Worker:
         self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    def call(self, job: Callable[[], _T]) -> concurrent.futures.Future[_T]:
+        """Run ``job`` after the chores already queued; its result."""
+        result: concurrent.futures.Future[_T] = concurrent.futures.Future()
+
+        def run() -> None:
+            if result.set_running_or_notify_cancel():
+                try:
+                    result.set_result(job())
+                except BaseException as exc:
+                    result.set_exception(exc)
+
+        self.submit(run)
+        return result
 
     def submit(self, job: Callable[[], None]) -> None:
         with self._lock:
@@ -326,6 +342,12 @@ def standby_pool(shim: str, host: CgroupHost, parent: str | None) -> StandbyPool
     if pool is None:
         pool = _pools[key] = StandbyPool(shim, host, parent, size)
     return pool
+
+
+def in_background(job: Callable[[], _T]) -> concurrent.futures.Future[_T]:
+    """Run a cgroup chore on the background thread, after those queued
+    (so a later discard of the same shim sees its outcome)."""
+    return _the_worker.call(job)
 
 
 def discard_later(launched: Launched) -> None:

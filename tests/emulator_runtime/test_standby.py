@@ -32,22 +32,28 @@ def _memory_limit(paths: list[str]) -> str:
 
 
 @pytest.mark.asyncio
-async def test_a_container_takes_a_standby_shim(make_runtime: MakeRuntime) -> None:
+async def test_a_container_takes_a_standby_shim(make_runtime: MakeRuntime, shim: str) -> None:
     close_standby_shims()
     first = await make_runtime()  # none ready yet: started afresh, and a standby made
-    assert first.cgroup is not None
-    assert not any("/standby-" in p for p in first.cgroup.paths)
     settle()
+    pool = standby_pool(shim, CgroupHost.detect(), None)
+    assert pool is not None
+    standby = pool._ready[0]
+    assert all(os.path.basename(p).startswith("standby-") for p in standby.cgroup.paths)
     second = await make_runtime(memory_mb=96)
+    assert second.shim_pid == standby.pid
     assert second.cgroup is not None
-    assert all(os.path.basename(p).startswith("standby-") for p in second.cgroup.paths)
+    # renamed after its container, as a fresh one is named
+    names = {os.path.basename(p) for p in second.cgroup.paths}
+    assert len(names) == 1 and names.pop().startswith(second.spec.system_id)
     assert _memory_limit(second.cgroup.paths) == str(96 << 20)  # limits applied on taking
     r = await run(second, ["sh", "-c", "hostname; cat /proc/self/cgroup"])
     lines = r.text.splitlines()
     assert lines[0] == second.spec.system_id
-    assert any("standby-" in line for line in lines[1:])
+    assert sum(second.spec.system_id in line for line in lines[1:]) >= 4
     assert second.shim_pid in second.cgroup.pids()  # v1: the shim is a member
     assert second.shim_pid not in {p["ProcessId"] for p in await second.process_list()}
+    assert first.running
 
 
 @pytest.mark.asyncio
