@@ -1,8 +1,8 @@
 """The ComputeSystem document ``hcsaio run`` creates.
 
 * ``--layer DIR``...: a process-isolated container on those read-only
-  layers (topmost first) with ``--scratch`` (default: a fresh temporary
-  directory) as its writable layer.
+  layers (topmost first) with ``--scratch`` (default: a fresh directory,
+  see ``_scratch``) as its writable layer.
 * No ``--layer``, as root on Linux: the emulator's small base layer, built
   once from the host into ``$XDG_CACHE_HOME/hcsaio/base-layer`` (the same
   cache the examples use), so ``hcsaio run -- sh`` gives a real container.
@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..schema import container_document, v2
 from ._context import Context
 from ._parser import usage_error
+from ._scratch import new_scratch, remove_scratches
 
 
 @dataclass
@@ -34,8 +33,7 @@ class Image:
     temporary: list[str] = field(default_factory=list)
 
     def remove_temporary(self) -> None:
-        for path in self.temporary:
-            shutil.rmtree(path, ignore_errors=True)
+        remove_scratches([Path(p) for p in self.temporary])
         self.temporary.clear()
 
 
@@ -112,7 +110,8 @@ async def build_image(args: argparse.Namespace, ctx: Context) -> Image:
     image = Image(v2.ComputeSystem())
     scratch = args.scratch
     if layers and scratch is None:
-        scratch = tempfile.mkdtemp(prefix=f"hcsaio-scratch-{args.name}-")
+        # Findable later unless the service (and so the container) ends with us.
+        scratch = new_scratch(args.name, keep=ctx.service != "private")
         image.temporary.append(scratch)
     elif scratch is not None:
         scratch = _scratch(args)

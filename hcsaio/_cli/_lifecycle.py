@@ -17,6 +17,7 @@ from ._context import QUERY_TIMEOUT, Context
 from ._errors import EXIT_FAILURE, report
 from ._parser import Parser, add_command, add_timeout, usage_error
 from ._query import bounded_map
+from ._scratch import remove_scratches, scratches_of
 from ._signals import SIGKILL, parse_signal
 
 #: Default --timeout per operation: shutdown waits for processes to end.
@@ -28,6 +29,8 @@ HELP: Final = {
     "terminate": "stop compute systems at once and wait until they have stopped",
 }
 WAIT_WORDS: Final = {"shutdown": "to shut down", "terminate": "to stop"}
+#: Operations after which the scratch ``run`` made is no longer used.
+STOPPING: Final = frozenset(WAIT_WORDS)
 
 
 def register(commands: argparse._SubParsersAction[Parser], parents: list[Parser]) -> None:
@@ -82,11 +85,13 @@ async def lifecycle_command(args: argparse.Namespace, ctx: Context) -> int:
     waiting = WAIT_WORDS.get(args.operation)
 
     async def one(system_id: str) -> BaseException | None:
+        scratches = scratches_of(system_id) if args.operation in STOPPING else []
         try:
             async with await open_compute_system(system_id, timeout=QUERY_TIMEOUT) as container:
                 await act(container)
         except Exception as exc:
             return exc
+        remove_scratches(scratches)
         ctx.out.line(system_id)
         ctx.out.flush()
         return None
@@ -104,9 +109,11 @@ async def kill_command(args: argparse.Namespace, ctx: Context) -> int:
     if args.pid is None:
         if args.signal is not None:
             raise usage_error(args, "a compute system takes no signal: give a PID, or no --signal")
+        scratches = scratches_of(args.id)
         async with await open_compute_system(args.id, timeout=QUERY_TIMEOUT) as container:
             with ctx.progress(f"waiting for {args.id} to stop"):
                 await container.terminate(timeout=args.timeout)
+        remove_scratches(scratches)
         ctx.out.line(args.id)
         return 0
     try:

@@ -9,6 +9,7 @@ Tests give their containers unique ids and remove them.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import uuid
@@ -32,11 +33,13 @@ from cli_helpers import (  # noqa: E402
 
 @pytest.fixture(scope="session")
 def service_socket() -> Iterator[Path]:
-    process, path = start_service(short_tmp("hcsaio-cli-"))
+    directory = short_tmp("hcsaio-cli-")
+    process, path = start_service(directory)
     try:
         yield path
     finally:
         stop_service(process)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ runs ``hcsaio emulator serve`` once, and every other command finds it."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +21,6 @@ def runtime_dir() -> Iterator[Path]:
     directory = short_tmp("hcsaio-xdg-")
     directory.chmod(0o700)
     yield directory
-    import shutil
-
     shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -73,7 +71,8 @@ def test_serve_without_socket_is_found_by_the_other_commands(
 def test_without_a_service_commands_say_they_use_a_private_one(
     runtime_dir: Path, tmp_path: Path
 ) -> None:
-    env = cli_env(None, runtime_dir)
+    temporary = short_tmp("hcsaio-tmpdir-")  # TMPDIR: what the commands leave behind
+    env = cli_env(None, runtime_dir, TMPDIR=str(temporary))
     listed = run_cli("list", cwd=tmp_path, env=env)
     assert listed.returncode == 0
     assert listed.stdout.split() == [
@@ -89,7 +88,8 @@ def test_without_a_service_commands_say_they_use_a_private_one(
     ran = run_cli("run", "--name", "private-run", "--", "echo", "private", cwd=tmp_path, env=env)
     assert (ran.returncode, ran.stdout, ran.stderr) == (0, "private\n", "")
     # Its container could not outlive the private service: nothing is left.
-    assert not list(Path(tempfile.gettempdir()).glob("hcsaio-scratch-private-run-*"))
+    assert list(temporary.iterdir()) == []
+    temporary.rmdir()
 
 
 def test_a_socket_in_a_directory_open_to_others_is_not_trusted(

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import socket
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from cli_helpers import Cli, needs_root
+import pytest
+from cli_helpers import SOCKET_ENV, Cli, needs_root
 
 from hcsaio.schema import decode, v2
 
@@ -76,14 +76,41 @@ def test_container_options_reach_the_document(
         cli("terminate", name)
 
 
+def scratch_of(name: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where run keeps the scratch it makes for ``name`` (see hcsaio._cli._scratch)."""
+    from hcsaio._cli import _scratch
+
+    monkeypatch.setenv(SOCKET_ENV, env[SOCKET_ENV])
+    root = _scratch.scratch_root()
+    assert root is not None
+    return root / name
+
+
+@needs_root
 def test_rm_removes_the_container_and_its_scratch(
-    cli: Cli, new_id: Callable[[str], str], tmp_path: Path
+    cli: Cli, new_id: Callable[[str], str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = new_id("rm")
-    result = cli("run", "--rm", "--name", name, "--", "true")
+    scratch = scratch_of(name, env, monkeypatch)
+    result = cli("run", "--rm", "--name", name, "--", "sh", "-c", "echo data > /written; true")
     assert result.returncode == 0, result.stderr
     assert name not in listed_ids(cli)
-    assert not list(Path(tempfile.gettempdir()).glob(f"hcsaio-scratch-{name}-*"))
+    assert not scratch.exists()
+
+
+@needs_root
+def test_stopping_a_kept_container_removes_its_scratch(
+    cli: Cli, new_id: Callable[[str], str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for stop in (["terminate"], ["shutdown"], ["kill"]):
+        name = new_id("kept")
+        scratch = scratch_of(name, env, monkeypatch)
+        assert cli("run", "-d", "--name", name, "--", "sleep", "600").returncode == 0
+        written = cli("exec", name, "--", "sh", "-c", "echo data > /written")
+        assert written.returncode == 0
+        assert [p.name for p in scratch.iterdir()] != []  # the container's writable layer
+        assert cli(*stop, name).returncode == 0
+        assert not scratch.exists(), stop
 
 
 def test_without_rm_the_container_keeps_running(cli: Cli, new_id: Callable[[str], str]) -> None:

@@ -4,6 +4,7 @@ Start take 2 s, on a service of this module's own (faults are service-wide)."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,12 +28,14 @@ from hcsaio._cli._progress import Progress
 
 @pytest.fixture(scope="module")
 def slow_start() -> Iterator[Path]:
-    process, path = start_service(short_tmp("hcsaio-cli-slow-"))
+    directory = short_tmp("hcsaio-cli-slow-")
+    process, path = start_service(directory)
     try:
         set_faults(str(path), {"Start": 2.0})
         yield path
     finally:
         stop_service(process)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_progress_is_shown_for_a_slow_start(slow_start: Path, tmp_path: Path) -> None:
