@@ -27,7 +27,7 @@ from ._native import operation as native_operation
 from ._native import process as native_process
 from ._native.handles import Handle, ProcessInfo
 from ._native.library import Library
-from ._stdio import READ_CHUNK, PipeReader, PipeWriter
+from ._stdio import READ_CHUNK, PipeReader, PipeWriter, open_reader, open_writer
 from .errors import AlreadyStopped, HcsError
 from .errors import ServiceDisconnected as ServiceDisconnectedError
 from .schema import encode, v2
@@ -119,14 +119,14 @@ class Process(HandleOwner):
     def _started(self, info: ProcessInfo, *, merge_stderr: bool) -> None:
         self._pid = info.pid
         if info.stdin is not None:
-            self.stdin = PipeWriter(info.stdin)
+            self.stdin = open_writer(info.stdin, name="stdin")
         if info.stdout is not None:
-            self.stdout = PipeReader(info.stdout, name="stdout")
+            self.stdout = open_reader(info.stdout, name="stdout")
         if info.stderr is not None:
             if merge_stderr and self.stdout is not None:
                 self.stdout.add_source(info.stderr)
             else:
-                self.stderr = PipeReader(info.stderr, name="stderr")
+                self.stderr = open_reader(info.stderr, name="stderr")
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, ProcessExited):

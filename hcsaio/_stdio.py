@@ -18,6 +18,7 @@ so that output written just before exit is in the reader's buffer when
 Windows: ``PipeReader``/``PipeWriter`` are selected for POSIX fds; the
 Proactor variants in ``_stdio_windows`` wrap the overlapped pipe handles
 with ``loop.connect_read_pipe``/``connect_write_pipe`` (asyncio only).
+:func:`open_reader`/:func:`open_writer` choose by platform.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import sys
 from collections.abc import AsyncIterator
 from typing import Final
 
@@ -37,6 +39,17 @@ from ._dispatch import spawn_system_task
 READ_CHUNK: Final = 256 * 1024
 #: Default buffer limit of readline/readuntil, as asyncio's.
 DEFAULT_LIMIT: Final = 2**16
+
+
+if sys.platform == "win32":
+
+    def _set_nonblocking(fd: int) -> None:
+        raise NotImplementedError("PipeReader/PipeWriter take POSIX fds; see open_reader()")
+
+else:
+
+    def _set_nonblocking(fd: int) -> None:
+        os.set_blocking(fd, False)
 
 
 class IncompleteReadError(EOFError):
@@ -61,7 +74,7 @@ class PipeReader:
     """Reading end of a process pipe (stdout or stderr)."""
 
     def __init__(self, fd: int, *, limit: int = DEFAULT_LIMIT, name: str = "stdout") -> None:
-        os.set_blocking(fd, False)
+        _set_nonblocking(fd)
         self._fd = fd
         self._sources = [fd]  # fds not yet at EOF
         self._extra: list[int] = []  # merged sources, closed with this reader
@@ -81,7 +94,7 @@ class PipeReader:
     def add_source(self, fd: int) -> None:
         """Also read ``fd`` into this reader (``stderr=STDOUT``: HCS has no way
         to merge the pipes, so hcsaio interleaves them as data arrives)."""
-        os.set_blocking(fd, False)
+        _set_nonblocking(fd)
         self._sources.append(fd)
         self._extra.append(fd)
 
@@ -231,7 +244,7 @@ class PipeWriter:
     """Writing end of a process pipe (stdin)."""
 
     def __init__(self, fd: int, *, high_water: int = 2**16, name: str = "stdin") -> None:
-        os.set_blocking(fd, False)
+        _set_nonblocking(fd)
         self._fd = fd
         self._name = name
         self._buffer = bytearray()
@@ -332,3 +345,24 @@ class PipeWriter:
         """Close at once, dropping queued data."""
         self._closing = True
         self._close_fd()
+
+
+def open_reader(handle: int, *, name: str) -> PipeReader:
+    """A reader for a process pipe HCS handed back: an fd on POSIX (the
+    emulator), an overlapped pipe HANDLE on the Windows Proactor."""
+    if sys.platform == "win32":
+        from ._stdio_windows import ProactorPipeReader
+
+        return ProactorPipeReader(handle, name=name)
+    else:
+        return PipeReader(handle, name=name)
+
+
+def open_writer(handle: int, *, name: str) -> PipeWriter:
+    """A writer for a process pipe HCS handed back (see :func:`open_reader`)."""
+    if sys.platform == "win32":
+        from ._stdio_windows import ProactorPipeWriter
+
+        return ProactorPipeWriter(handle, name=name)
+    else:
+        return PipeWriter(handle, name=name)
