@@ -19,6 +19,7 @@ from ._errors import EXIT_FAILURE
 from ._output import Output
 from ._parser import Parser, as_help_text
 from ._progress import Progress
+from ._scratch import remove_service_tree
 from ._service_choice import ENV_SOCKET, default_socket
 
 SOCKET_COMMANDS: Final = ("serve", "status", "stop")
@@ -67,18 +68,31 @@ def with_defaults(argv: list[str]) -> list[str]:
     return argv
 
 
+def _socket_of(argv: list[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg.startswith("--socket="):
+            return arg.split("=", 1)[1]
+        if arg == "--socket" and i + 1 < len(argv):
+            return argv[i + 1]
+    raise ValueError("no --socket")  # with_defaults always adds one
+
+
 def emulator_command(args: argparse.Namespace, out: Output) -> int:
     from ..emulator.__main__ import main as emulator_main
 
     argv = with_defaults(list(args.emulator_argv))
     try:
         if argv and argv[0] == "serve" and "--socket" not in args.emulator_argv:
-            socket = argv[argv.index("--socket") + 1]
+            socket = _socket_of(argv)
             out.note(f"serving on {socket}; other hcsaio commands use it while it runs")
         if argv and argv[0] == "make-base-layer" and len(argv) > 1:
             with Progress(f"building the base layer in {argv[-1]}", out.stderr, prog=out.prog):
                 return emulator_main(argv)
-        return emulator_main(argv)
+        code = emulator_main(argv)
+        if argv and argv[0] in ("serve", "stop") and code == 0:
+            # The service is gone and its containers with it: so is their scratch.
+            remove_service_tree(_socket_of(argv))
+        return code
     except SystemExit as exit_:  # the emulator's argparse: --help, or a usage error
         if exit_.code in (0, None):
             return 0

@@ -33,14 +33,14 @@ def _user() -> str:
     return str(os.geteuid()) if sys.platform != "win32" else os.environ.get("USERNAME", "user")
 
 
-def _service_key() -> str:
-    socket = os.environ.get(ENV_SOCKET)
+def _service_key(socket: str | None = None) -> str:
+    socket = socket or os.environ.get(ENV_SOCKET)
     if not socket:
         return "native"
     return "emulator-" + hashlib.sha256(os.path.abspath(socket).encode()).hexdigest()[:12]
 
 
-def scratch_root(*, create: bool = False) -> Path | None:
+def scratch_root(*, create: bool = False, socket: str | None = None) -> Path | None:
     """This user's tree for the current service, or None if the shared
     temporary directory holds someone else's (then nothing is kept there)."""
     top = Path(tempfile.gettempdir()) / f"hcsaio-scratch-{_user()}"
@@ -53,7 +53,7 @@ def scratch_root(*, create: bool = False) -> Path | None:
                 return None
     except OSError:
         return None
-    return top / _service_key()
+    return top / _service_key(socket)
 
 
 def _id_dir(root: Path, system_id: str) -> Path:
@@ -92,3 +92,12 @@ def remove_scratches(paths: list[Path]) -> None:
         if root is not None and parent.parent == root:  # an id's directory, never /tmp
             with contextlib.suppress(OSError):
                 parent.rmdir()  # only if empty
+                root.rmdir()  # and the service's, when that was its last container
+
+
+def remove_service_tree(socket: str) -> None:
+    """The emulator service on ``socket`` has stopped, and its containers
+    with it: nothing in its tree is in use any more."""
+    root = scratch_root(socket=socket)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import cli_env, needs_root, run_cli, short_tmp, stop_service
+from cli_helpers import cli_env, is_root, needs_root, run_cli, short_tmp, stop_service
 
 
 @pytest.fixture
@@ -22,6 +22,14 @@ def runtime_dir() -> Iterator[Path]:
     directory.chmod(0o700)
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
+
+
+def scratch_tree(socket: Path) -> Path:
+    from hcsaio._cli import _scratch
+
+    root = _scratch.scratch_root(socket=str(socket))
+    assert root is not None
+    return root
 
 
 def wait_for(path: Path, timeout: float = 30) -> None:
@@ -56,9 +64,13 @@ def test_serve_without_socket_is_found_by_the_other_commands(
         assert listed.stderr == ""  # no "private service" note
         status = run_cli("emulator", "status", cwd=tmp_path, env=env)
         assert status.returncode == 0 and '"Systems": 1' in status.stdout
+        tree = scratch_tree(socket)
+        if is_root():
+            assert (tree / "found").is_dir()  # the running container's scratch
         stopped = run_cli("emulator", "stop", cwd=tmp_path, env=env)
         assert stopped.returncode == 0
         serve.wait(timeout=60)
+        assert not tree.exists()  # the service took its containers along
     finally:
         if serve.poll() is None:
             stop_service(serve)  # type: ignore[arg-type]
