@@ -189,6 +189,20 @@ HRESULT hx_handle_wait_exit(const void *value, hx_kind kind, DWORD timeout_ms, P
     if (hx_handle_get(value, kind, &h) < 0) {
         return E_HANDLE_HR;
     }
+    /* An exit already reported by an event needs no round trip, so even a
+     * zero timeout sees it. */
+    hx_lock();
+    int seen = h->exit_doc != NULL;
+    char16_t *known = seen && result != NULL ? hx_dup16(h->exit_doc) : NULL;
+    hx_unlock();
+    if (seen) {
+        hx_handle_release(h);
+        if (result != NULL) {
+            *result = known;
+            return known != NULL ? S_OK_HR : E_OUTOFMEMORY_HR;
+        }
+        return S_OK_HR;
+    }
     hx_frame f;
     memset(&f, 0, sizeof f);
     f.kind = HX_K_WAIT_EXIT;

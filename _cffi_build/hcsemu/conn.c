@@ -190,7 +190,14 @@ static void on_event(hx_conn *c, const hx_frame *f) {
     hx_lock();
     hx_node *n = hx_table_get(&c->handles, f->object);
     if (n != NULL) {
-        hx_deliver_event(HX_CONTAINER(n, hx_handle, conn_node), f->code, data);
+        hx_handle *h = HX_CONTAINER(n, hx_handle, conn_node);
+        int exited = f->code == HcsEventSystemExited || f->code == HcsEventProcessExited;
+        if (exited && h->exit_doc == NULL && data != NULL) {
+            /* HcsWaitFor*Exit answers from this from now on, without a
+             * round trip (so a zero timeout sees an exit already reported). */
+            h->exit_doc = hx_dup16(data);
+        }
+        hx_deliver_event(h, f->code, data);
     } else {
         free(data); /* the handle was closed meanwhile */
     }

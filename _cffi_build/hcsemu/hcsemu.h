@@ -98,6 +98,7 @@ typedef struct hx_handle {
     HCS_EVENT_OPTIONS callback_options;
     int closed;                 /* guarded */
     int running;                /* guarded: callbacks of this handle running now */
+    char16_t *exit_doc;         /* guarded: the SystemExited/ProcessExited data, once seen */
     pthread_cond_t drained;
     hx_node conn_node;          /* conn->handles entry, keyed by wire_id */
 } hx_handle;

@@ -211,6 +211,7 @@ static void free_op(hx_op *op) {
 }
 
 static void free_handle(hx_handle *h) {
+    free(h->exit_doc);
     if (h->system != NULL) {
         hx_unref(&h->system->base);
     }
