@@ -26,9 +26,9 @@ Action = Callable[[RequestContext], Awaitable[Reply]]
 
 
 def create_process(d: Dispatcher, session: Session, frame: Frame) -> None:
-    session.claim_handle_id(frame.object2)
     system = d.target(session, frame.object, ComputeSystem)
     assert isinstance(system, ComputeSystem)
+    session.claim_handle_id(frame.object2)
     process = HcsProcess(system.forget_process_if_unused)
     d.bind(session, frame.object2, process)
     parameters = frame.text(0)
@@ -57,12 +57,15 @@ def open_process(d: Dispatcher, session: Session, frame: Frame) -> None:
     pid = frame.arg
 
     async def work(context: RequestContext) -> Reply:
-        await created(system, context)
-        process = system.processes.get(pid)
-        if process is None or not process.running:
-            raise HcsFailure(
-                ERROR_NOT_FOUND, f"No running process {pid} in compute system {system.id!r}."
-            )
+        try:
+            await created(system, context)
+            process = system.processes.get(pid)
+            if process is None or not process.running:
+                raise HcsFailure(
+                    ERROR_NOT_FOUND, f"No running process {pid} in compute system {system.id!r}."
+                )
+        finally:
+            session.unreserve(frame.object2)
         if not session.closed:
             d.bind(session, frame.object2, process)
         return Reply(pid=pid)

@@ -96,10 +96,13 @@ def open_system(d: Dispatcher, session: Session, frame: Frame) -> None:
     check_id(system_id, "compute system id")
 
     async def work(context: RequestContext) -> Reply:
-        system = d.context.registry.find(namespace, system_id)
-        if system is None:
-            raise HcsFailure(HCS_E_SYSTEM_NOT_FOUND, f"No compute system has id {system_id!r}.")
-        await created(system, context)
+        try:
+            system = d.context.registry.find(namespace, system_id)
+            if system is None:
+                raise HcsFailure(HCS_E_SYSTEM_NOT_FOUND, f"No compute system has id {system_id!r}.")
+            await created(system, context)
+        finally:
+            session.unreserve(frame.object)
         if not session.closed:
             d.bind(session, frame.object, system)
         return Reply()

@@ -94,6 +94,7 @@ class Dispatcher:
 
     def bind(self, session: Session, handle_id: int, target: object) -> HandleRef:
         ref = HandleRef(session, handle_id, target)
+        session.unreserve(handle_id)
         session.handles[handle_id] = ref
         if isinstance(target, ComputeSystem | HcsProcess):
             target.subscribers.add(ref)

@@ -56,7 +56,7 @@ class Session:
         self.waits: set[int] = set()  # requests that only wait: cancelled on close
         self.greeted = False
         self.closed = False
-        self._last_handle_id = 0
+        self._reserved: set[int] = set()  # ids of handles being opened
         self._dispatcher = dispatcher
         self._loop = asyncio.get_running_loop()
         self._out: collections.deque[tuple[memoryview, list[int]]] = collections.deque()
@@ -70,10 +70,16 @@ class Session:
     # ---- ids ----
 
     def claim_handle_id(self, handle_id: int) -> None:
-        """A new handle id must be fresh: ids increase and are never reused."""
-        if handle_id <= self._last_handle_id:
-            raise ProtocolError(f"handle id {handle_id} is not fresh")
-        self._last_handle_id = handle_id
+        """A new handle id must not name an open (or opening) handle. (The
+        client allocates ids in order but its threads send in any order, so
+        uniqueness is the rule, not monotony.) The id stays reserved until
+        ``bind``/``unreserve``."""
+        if handle_id == 0 or handle_id in self.handles or handle_id in self._reserved:
+            raise ProtocolError(f"handle id {handle_id} is already in use")
+        self._reserved.add(handle_id)
+
+    def unreserve(self, handle_id: int) -> None:
+        self._reserved.discard(handle_id)
 
     # ---- reading ----
 
