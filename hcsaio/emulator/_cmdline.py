@@ -56,6 +56,8 @@ def command_line_to_argv(command_line: str) -> list[str]:
             current = []
             while i < n and text[i] in _BLANKS:
                 i += 1
+            if i >= n:
+                return argv  # trailing blanks start no argument
             backslashes = 0
             continue
         if ch == "\\":

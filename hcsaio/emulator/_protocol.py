@@ -117,7 +117,7 @@ class FrameDecoder:
     def feed(self, data: bytes) -> list[Frame]:
         self._buffer += data
         frames = []
-        while len(self._buffer) >= HEADER_SIZE:
+        while len(self._buffer) >= _FIELD_LEN.size:  # the length comes first: check it early
             length = _FIELD_LEN.unpack_from(self._buffer)[0]
             if not HEADER_SIZE <= length <= MAX_FRAME:
                 raise ProtocolError(f"bad frame length {length}")
