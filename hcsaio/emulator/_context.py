@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .._version import __version__
+from . import _watchdog
 from ._faults import Faults
 from ._protocol import PROTOCOL_VERSION
 from ._registry import SystemRegistry
@@ -48,4 +49,5 @@ class ServiceContext:
                 1 for s in systems for p in s.processes.values() if not p.exited.is_set()
             ),
             "Faults": {"Delays": self.faults.describe()},
+            "WatchdogPid": watchdog.pid if (watchdog := _watchdog.current()) else None,
         }

@@ -5,7 +5,8 @@ group (like a Windows "job container"). The compute system's processes are
 the members of those groups; shutdown and terminate signal the groups.
 Not applied in this mode (documented in PROTOCOL.md): storage layers,
 mapped directories, hostname, memory and CPU limits; a process that
-starts its own session (a daemon) leaves the system's reach.
+starts its own session (a daemon) leaves the system's reach. The service's
+watchdog (``_watchdog``) kills the groups if the service itself is killed.
 
 The service is a child subreaper (see _service), so orphans of a group are
 re-parented to it; ``sweep`` reaps them and, once a group is empty, its
@@ -23,6 +24,7 @@ import weakref
 from datetime import UTC, datetime
 
 from . import _procfs as procfs
+from . import _watchdog
 from ._host_process import HostProcess
 from ._host_spawn import spawn
 from ._pidfd import open_pidfd, wait_pid_gone
@@ -30,6 +32,8 @@ from ._procinfo import process_list, rfc3339
 from ._runtime import ContainerSpec, ProcessSpec, RuntimeMode, Stdio
 
 SWEEP_DELAY = 0.05  # coalesce the /proc scans of a burst of exits
+PAUSE_SETTLE = 5.0
+PAUSE_POLL = 0.002
 
 _lingering: weakref.WeakSet[HostRuntime] = weakref.WeakSet()
 
@@ -67,6 +71,9 @@ class HostRuntime:
             raise RuntimeError(f"pidfd_open({popen.pid}) failed")
         leader = HostProcess(popen.pid, pidfd, self._leader_exited)
         self._leaders[popen.pid] = leader
+        watchdog = _watchdog.current()
+        if watchdog is not None:
+            watchdog.guard(popen.pid)  # killed even if the service is
         return leader
 
     def _leader_exited(self, leader: HostProcess) -> None:
@@ -94,6 +101,9 @@ class HostRuntime:
         for pgid, leader in list(self._leaders.items()):
             # A leader's zombie guards its group id until the group is empty.
             if leader.exited and pgid not in busy:
+                watchdog = _watchdog.current()
+                if watchdog is not None:
+                    watchdog.release(pgid)  # before the reap frees the id
                 self._reap(pgid, zombies.get(pgid))
                 del self._leaders[pgid]
         if any(self._leaders[pgid].exited for pgid in busy if pgid in self._leaders):
@@ -117,6 +127,14 @@ class HostRuntime:
 
     async def pause(self) -> None:
         self._signal_all(signal.SIGSTOP)
+        # SIGSTOP takes effect when each task next runs; Pause completes once
+        # it has. Nothing notifies a stop of a process that is not our child,
+        # so look. A task stuck in the kernel (state D) may take longer: after
+        # PAUSE_SETTLE seconds it counts as paused.
+        for _ in range(int(PAUSE_SETTLE / PAUSE_POLL)):
+            if all(m.state in "TtZX" for m in self.sweep()):
+                break
+            await asyncio.sleep(PAUSE_POLL)
 
     async def resume(self) -> None:
         self._signal_all(signal.SIGCONT)

@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 
+from . import _watchdog
 from ._calls_system import settled
 from ._context import ServiceContext
 from ._dispatch import Dispatcher
@@ -66,6 +67,7 @@ class EmulatorService:
         dispatcher = Dispatcher(context)
         context.clients = lambda: len(dispatcher.sessions)
         server, inode = listen(self.socket_path)
+        watchdog = _watchdog.start()  # first, while the service has no threads
         become_subreaper()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(signum, self.request_stop)
@@ -86,6 +88,7 @@ class EmulatorService:
             if self._lifeline_fd is not None:
                 loop.remove_reader(self._lifeline_fd)
             await self._shut_down(context, dispatcher)
+            watchdog.close()
             log.info("stopped")
 
     def _announce_ready(self) -> None:
