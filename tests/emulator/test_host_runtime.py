@@ -1,0 +1,148 @@
+"""HostRuntime through the runtime contract (``_runtime.Runtime``), on the
+event loop, without the service in between."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from hcsaio.emulator._runtime import ContainerSpec, ProcessSpec, RuntimeMode, Stdio
+from hcsaio.emulator._runtime_host import HostRuntime
+
+pytestmark = pytest.mark.asyncio
+ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+
+
+async def read_line(fd: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    ready = asyncio.Event()
+    loop.add_reader(fd, ready.set)
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+    finally:
+        loop.remove_reader(fd)
+    return os.read(fd, 4096)
+
+
+def group_alive(pgid: int) -> bool:
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(") ", 1)[1].split()
+            except (FileNotFoundError, IndexError):
+                continue
+            if int(fields[2]) == pgid and fields[0] not in "ZX":
+                return True
+    return False
+
+
+def zombie_children() -> list[int]:
+    me = str(os.getpid())
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(") ", 1)[1].split()
+        except (FileNotFoundError, IndexError):
+            continue
+        if fields[1] == me and fields[0] == "Z":
+            found.append(int(entry))
+    return found
+
+
+async def test_spawn_wait_and_exit_codes() -> None:
+    runtime = HostRuntime(ContainerSpec(system_id="unit"))
+    assert runtime.mode is RuntimeMode.HOST
+    await runtime.start()
+    try:
+        ok = await runtime.spawn(
+            ProcessSpec(argv=("sh", "-c", "exit 4"), env=ENV), Stdio(None, None, None)
+        )
+        assert ok.pid == ok.host_pid and await ok.wait() == 4
+        killed = await runtime.spawn(
+            ProcessSpec(argv=("sleep", "60"), env=ENV), Stdio(None, None, None)
+        )
+        killed.signal(signal.SIGKILL)
+        assert await killed.wait() == 128 + signal.SIGKILL
+        killed.signal(signal.SIGTERM)  # after exit: no error
+        with pytest.raises(FileNotFoundError):
+            await runtime.spawn(
+                ProcessSpec(argv=("no-such-program-here",), env=ENV), Stdio(None, None, None)
+            )
+        with pytest.raises(ValueError, match="unknown user"):
+            await runtime.spawn(
+                ProcessSpec(argv=("true",), env=ENV, user="no-such-user"), Stdio(None, None, None)
+            )
+    finally:
+        await runtime.destroy()
+
+
+async def test_stop_with_grace_reaches_orphans_and_reaps_everything() -> None:
+    runtime = HostRuntime(ContainerSpec(system_id="unit"))
+    await runtime.start()
+    read_end, write_end = os.pipe()
+    try:
+        leader = await runtime.spawn(
+            ProcessSpec(
+                argv=("sh", "-c", 'trap "" TERM; (trap "" TERM; sleep 60) & echo up; exit 0'),
+                env=ENV,
+            ),
+            Stdio(None, write_end, None),
+        )
+        os.close(write_end)
+        assert await read_line(read_end) == b"up\n"
+        assert await leader.wait() == 0
+        assert group_alive(leader.pid)  # the orphan lives on in the group
+        assert len(await runtime.process_list()) == 1
+        await asyncio.wait_for(runtime.stop(grace=0.2), 30)
+        assert not group_alive(leader.pid)
+        assert await runtime.process_list() == []
+        assert zombie_children() == []  # the leader's zombie was reaped once its group was empty
+    finally:
+        os.close(read_end)
+        await runtime.destroy()
+
+
+async def test_stop_can_be_cancelled_in_its_grace_period() -> None:
+    runtime = HostRuntime(ContainerSpec(system_id="unit"))
+    await runtime.start()
+    read_end, write_end = os.pipe()
+    try:
+        script = 'trap "echo term" TERM; echo ready; while :; do sleep 0.05; done'
+        process = await runtime.spawn(
+            ProcessSpec(argv=("sh", "-c", script), env=ENV), Stdio(None, write_end, None)
+        )
+        os.close(write_end)
+        assert await read_line(read_end) == b"ready\n"  # the trap is in place
+        stopping = asyncio.ensure_future(runtime.stop(grace=60))
+        assert await read_line(read_end) == b"term\n"  # SIGTERM sent: the grace period runs
+        stopping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stopping
+        assert group_alive(process.pid)
+        await asyncio.wait_for(runtime.stop(grace=None), 30)
+        assert await process.wait() == 128 + signal.SIGKILL
+    finally:
+        os.close(read_end)
+        await runtime.destroy()
+
+
+async def test_statistics_shape() -> None:
+    runtime = HostRuntime(ContainerSpec(system_id="unit"))
+    await runtime.start()
+    try:
+        stats = await runtime.statistics()
+        assert set(stats) == {
+            "Timestamp",
+            "ContainerStartTime",
+            "Uptime100ns",
+            "Processor",
+            "Memory",
+        }
+        assert str(stats["Timestamp"]).endswith("Z")
+    finally:
+        await runtime.destroy()
+        await runtime.destroy()  # idempotent
