@@ -178,3 +178,50 @@ def test_200_containers_leave_nothing_behind(
     )
     status = json.loads(library.take(out) or "")["Properties"][0]
     assert status["Systems"] == 0 and status["Processes"] == 0
+
+
+def _init_of(cmdline: bytes) -> int:
+    """The host pid of the init of the pid namespace of the process whose
+    command line is ``cmdline``."""
+    entries = [e for e in os.listdir("/proc") if e.isdigit()]
+
+    def read(path: str) -> bytes:
+        try:
+            return Path(path).read_bytes()
+        except OSError:
+            return b""
+
+    target = next(e for e in entries if read(f"/proc/{e}/cmdline") == cmdline)
+    namespace = os.readlink(f"/proc/{target}/ns/pid")
+    for entry in entries:
+        status = read(f"/proc/{entry}/status").decode()
+        nspid = [line for line in status.splitlines() if line.startswith("NSpid:")]
+        try:
+            same = os.readlink(f"/proc/{entry}/ns/pid") == namespace
+        except OSError:
+            continue
+        if same and nspid and nspid[0].split()[-1] == "1":
+            return int(entry)
+    raise AssertionError("the container has no init")
+
+
+@pytest.mark.privileged
+def test_a_container_dying_on_its_own_is_an_unexpected_exit(
+    library: abi.Library, service_with: ServiceFactory, sysid: str, tmp_path: Path, base_layer: Path
+) -> None:
+    service_with()
+    system = library.running_system(sysid, layered_document(base_layer, tmp_path))
+    log = abi.EventLog()
+    seconds = str(600 + int(sysid[-6:], 16) % 100_000)  # a command line no one else runs
+    try:
+        assert library.HcsSetComputeSystemCallback(system, 0, ffi.NULL, log.callback) == abi.S_OK
+        code, process, _, _ = library.create_process(system, {"CommandArgs": ["sleep", seconds]})
+        assert code == abi.S_OK
+        os.kill(_init_of(f"sleep\0{seconds}\0".encode()), 9)  # as if it had crashed
+        log.wait_for(lambda events: [e[0] for e in events] == [1])
+        assert json.loads(log.events[0][1] or "")["ExitType"] == "UnexpectedExit"
+        assert library.wait_process(process)[0] == abi.S_OK
+        assert library.properties(system)["State"] == "Stopped"
+        library.HcsCloseProcess(process)
+    finally:
+        library.HcsCloseComputeSystem(system)

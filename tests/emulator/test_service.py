@@ -286,3 +286,15 @@ def test_hyper_v_only_helpers(hcs: abi.Library) -> None:
     assert abi.hr(hcs.HcsGrantVmAccess(ffi.NULL, path)) == abi.E_INVALIDARG
     assert hcs.LocalFree(ffi.NULL) == ffi.NULL
     hcs.CoTaskMemFree(ffi.NULL)
+
+
+def test_command_line_make_base_layer(tmp_path: Path) -> None:
+    layer = tmp_path / "layer"
+    result = subprocess.run(
+        [sys.executable, "-m", "hcsaio.emulator", "make-base-layer", str(layer)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (layer / "bin" / "sh").exists() or (layer / "usr" / "bin" / "sh").exists()
