@@ -25,7 +25,9 @@ def test_child_after_fork_connects_afresh(hcs: abi.Library, sysid: str) -> None:
             code, _ = hcs.wait(pending, 5_000)
             assert code == abi.HCS_E_SERVICE_DISCONNECT, hex(code)
             # The parent's handles are dead here; new calls connect again.
-            assert hcs.system_call("HcsStartComputeSystem", system)[0] == abi.HCS_E_SERVICE_DISCONNECT
+            assert (
+                hcs.system_call("HcsStartComputeSystem", system)[0] == abi.HCS_E_SERVICE_DISCONNECT
+            )
             done = threading.Event()
 
             @ffi.callback("HCS_OPERATION_COMPLETION")
