@@ -57,7 +57,12 @@ def test_hcn_port_structs_have_the_documented_layout() -> None:
 
 def test_constants_and_function_types_reach_python() -> None:
     ffi = _ffi()
-    lib: Any = ffi.dlopen(None)  # only the #define constants are read from it
+    # Only the #define constants are read from it (dlopen(None) is POSIX-only).
+    lib: Any
+    if sys.platform == "win32":
+        lib = ffi.dlopen("kernel32.dll")
+    else:
+        lib = ffi.dlopen(None)
     assert lib.HcnNotificationNetworkEndpointDetached == 0x10
     assert lib.HcnNotificationFlagsReserved == 0xF0000000
     assert lib.HCN_PORT_PROTOCOL_BOTH == 3

@@ -1,21 +1,25 @@
-"""hcsaio._stdio_windows on Linux: the Proactor stdio classes over real
-pipes, through asyncio's Unix pipe transports (the same Protocol contract
-as the Proactor's), and plugged into Process against the emulator.
+"""hcsaio._stdio_windows over real pipes, on both platforms:
 
-What Linux cannot show: the Proactor's own pipe transports and
-``PipeHandle`` over overlapped HCS handles (windows-latest CI job, live HCS).
+* Linux: ``os.pipe()`` through asyncio's Unix pipe transports (the same
+  Protocol contract as the Proactor's), and plugged into Process against
+  the emulator;
+* Windows (the windows-latest CI job): overlapped named pipes from
+  ``asyncio.windows_utils.pipe`` - what HCS hands back - through the
+  Proactor's own pipe transports and ``PipeHandle``.
+
+The test's end of each pipe (the "process" side) is always a plain fd.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -42,55 +46,95 @@ def write_opener(fd: int) -> Any:
     return os.fdopen(fd, "wb", buffering=0)
 
 
-def proactor_reader(fd: int, **kw: Any) -> PipeReader:
-    return ProactorPipeReader(fd, pipe_opener=read_opener, **kw)
+@dataclass
+class Pipe:
+    """``ours``: the handle (Windows) or fd (POSIX) given to the class under
+    test; ``theirs``: an fd for the test, playing the process."""
+
+    ours: int
+    theirs: int
+    options: dict[str, Any]  # pipe_opener for the POSIX stand-in; none on Windows
+    closed: bool = False
+
+    def close_theirs(self) -> None:
+        """Close the test's end once (a second os.close could hit a reused fd)."""
+        if not self.closed:
+            self.closed = True
+            os.close(self.theirs)
 
 
-def posix_reader(fd: int, **kw: Any) -> PipeReader:
-    return PipeReader(fd, **kw)
+def _pipe(we_read: bool) -> Pipe:
+    if sys.platform == "win32":
+        import msvcrt
+        from asyncio import windows_utils
+
+        # Overlapped on our side only, like HCS's handles; theirs is used with os.read/write.
+        r, w = windows_utils.pipe(overlapped=(we_read, not we_read), duplex=False)
+        if we_read:
+            return Pipe(r, msvcrt.open_osfhandle(w, 0), {})
+        return Pipe(w, msvcrt.open_osfhandle(r, os.O_RDONLY), {})
+    else:
+        r, w = os.pipe()
+        if we_read:
+            return Pipe(r, w, {"pipe_opener": read_opener})
+        return Pipe(w, r, {"pipe_opener": write_opener})
+
+
+@pytest.fixture
+def pipes() -> Iterator[Callable[..., Pipe]]:
+    """Pipes whose test side is closed after the test if still open."""
+    made: list[Pipe] = []
+
+    def make(*, we_read: bool = True) -> Pipe:
+        made.append(_pipe(we_read))
+        return made[-1]
+
+    yield make
+    for pipe in made:
+        with contextlib.suppress(OSError):
+            pipe.close_theirs()
+
+
+def proactor_reader(pipe: Pipe, **kw: Any) -> PipeReader:
+    return ProactorPipeReader(pipe.ours, **pipe.options, **kw)
+
+
+def posix_reader(pipe: Pipe, **kw: Any) -> PipeReader:
+    return PipeReader(pipe.ours, **kw)
 
 
 READERS = [
-    pytest.param(posix_reader, id="posix"),
+    pytest.param(
+        posix_reader,
+        id="posix",
+        marks=pytest.mark.skipif(sys.platform == "win32", reason="POSIX fds only"),
+    ),
     pytest.param(proactor_reader, id="proactor"),
 ]
 
 
-@pytest.fixture
-def pipes() -> Iterator[Callable[[], tuple[int, int]]]:
-    """os.pipe() pairs, closed after the test if the code under test did not."""
-    made: list[int] = []
-
-    def make() -> tuple[int, int]:
-        r, w = os.pipe()
-        made.extend((r, w))
-        return r, w
-
-    yield make
-    for fd in made:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-
-
-def is_closed(fd: int) -> bool:
+def reader_went_away(pipe: Pipe) -> bool:
+    """True once nobody reads the pipe any more: our end was closed."""
     try:
-        os.fstat(fd)
-    except OSError as exc:
-        return exc.errno == errno.EBADF
+        os.write(pipe.theirs, b"x")
+    except OSError:  # EPIPE; ERROR_NO_DATA on Windows
+        return True
     return False
 
 
-def feed(w: int, data: bytes) -> None:
+def feed(pipe: Pipe, data: bytes) -> threading.Thread:
     """Write data from a thread, then close: a process writing its output."""
 
     def run() -> None:
         view = memoryview(data)
         while view:
-            n = os.write(w, view)
+            n = os.write(pipe.theirs, view)
             view = view[n:]
-        os.close(w)
+        pipe.close_theirs()
 
-    threading.Thread(target=run, daemon=True).start()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 async def script(reader: PipeReader) -> list[Any]:
@@ -112,32 +156,37 @@ async def script(reader: PipeReader) -> list[Any]:
     return out
 
 
+#: What ``script`` returns for READER_DATA, by asyncio.StreamReader's rules.
+READER_DATA = b"first line\nabcdef|" + b"x" * 200 + b"\nshort 1\nshort 2\ntail"
+EXPECTED = [
+    b"first line\n",
+    b"abc",
+    b"def|",
+    ("overrun", True),
+    b"xxxxx",
+    [b"short 1\n", b"short 2\n", b"tail"],
+    ("incomplete", b""),
+    (b"", True),
+]
+
+
 @pytest.mark.parametrize("make_reader", READERS)
-async def test_reader_surface_matches_posix(make_reader: Any, pipes: Any) -> None:
-    r, w = pipes()
-    data = b"first line\nabcdef|" + b"x" * 200 + b"\nshort 1\nshort 2\ntail"
-    feed(w, data)
-    reader = make_reader(r, limit=100)
+async def test_reader_surface(make_reader: Any, pipes: Any) -> None:
+    """Both readers (where both exist) give exactly the same results."""
+    pipe = pipes()
+    feed(pipe, READER_DATA)
+    reader = make_reader(pipe, limit=100)
     with anyio.fail_after(10):
         got = await script(reader)
     reader.close()
-    # The same calls on the POSIX reader (computed independently) give:
-    r2, w2 = pipes()
-    feed(w2, data)
-    expected_reader = PipeReader(r2, limit=100)
-    with anyio.fail_after(10):
-        expected = await script(expected_reader)
-    expected_reader.close()
-    assert got == expected
-    assert got[0] == b"first line\n"
-    assert got[-3] == [b"short 1\n", b"short 2\n", b"tail"]
+    assert got == EXPECTED
 
 
 async def test_large_stream_with_flow_control(pipes: Any) -> None:
-    r, w = pipes()
+    pipe = pipes()
     data = os.urandom(4 * 1024 * 1024)
-    feed(w, data)
-    reader = proactor_reader(r, limit=1024)  # pauses above 2 KiB buffered
+    feed(pipe, data)
+    reader = proactor_reader(pipe, limit=1024)  # pauses above 2 KiB buffered
     chunks = []
     with anyio.fail_after(30):
         while chunk := await reader.read(4096):
@@ -149,33 +198,30 @@ async def test_large_stream_with_flow_control(pipes: Any) -> None:
 
 
 async def test_merged_sources_end_when_both_end(pipes: Any) -> None:
-    r1, w1 = pipes()
-    r2, w2 = pipes()
-    reader = proactor_reader(r1)
-    reader.add_source(r2)
-    os.write(w1, b"out 1\n")
-    os.write(w2, b"err 1\n")
-    os.close(w1)
+    out, err = pipes(), pipes()
+    reader = proactor_reader(out)
+    reader.add_source(err.ours)
+    os.write(out.theirs, b"out 1\n")
+    os.write(err.theirs, b"err 1\n")
+    out.close_theirs()
     with anyio.fail_after(10):
         first = [await reader.readline(), await reader.readline()]
     await asyncio.sleep(0.05)
     assert not reader.at_eof(), "EOF before the second source ended"
-    os.write(w2, b"err 2\n")
-    os.close(w2)
+    os.write(err.theirs, b"err 2\n")
+    err.close_theirs()
     with anyio.fail_after(10):
         rest = await reader.read()
     assert sorted(first) == [b"err 1\n", b"out 1\n"]
     assert rest == b"err 2\n"
     assert reader.at_eof()
     reader.close()
-    assert is_closed(r1)
-    assert is_closed(r2)
 
 
 async def test_close_keeps_buffered_data_then_refuses(pipes: Any) -> None:
-    r, w = pipes()
-    reader = proactor_reader(r)
-    os.write(w, b"kept\n")
+    pipe = pipes()
+    reader = proactor_reader(pipe)
+    os.write(pipe.theirs, b"kept\n")
     with anyio.fail_after(10):
         assert await reader.readexactly(2) == b"ke"
     reader.close()
@@ -183,28 +229,26 @@ async def test_close_keeps_buffered_data_then_refuses(pipes: Any) -> None:
     with pytest.raises(anyio.ClosedResourceError):
         await reader.read(10)
     await asyncio.sleep(0.05)
-    assert is_closed(r)
+    assert reader_went_away(pipe)
 
 
 async def test_closing_before_connecting_closes_the_handle(pipes: Any) -> None:
-    r, w = pipes()
-    reader = proactor_reader(r)
+    pipe = pipes()
+    reader = proactor_reader(pipe)
     reader.close()  # the connect task has not run yet
     await asyncio.sleep(0.05)
-    assert is_closed(r)
-    with pytest.raises(BrokenPipeError):
-        os.write(w, b"x")
+    assert reader_went_away(pipe)
 
 
 async def test_writer_before_and_after_connecting(pipes: Any) -> None:
-    r, w = pipes()
-    writer = ProactorPipeWriter(w, pipe_opener=write_opener, high_water=1024)
+    pipe = pipes(we_read=False)
+    writer = ProactorPipeWriter(pipe.ours, high_water=1024, **pipe.options)
     writer.write(b"queued before the transport exists\n")  # the connect task has not run
     payload = os.urandom(1024 * 1024)
     received = bytearray()
 
     def drain_pipe() -> None:
-        while chunk := os.read(r, 65536):
+        while chunk := os.read(pipe.theirs, 65536):
             received.extend(chunk)
 
     thread = threading.Thread(target=drain_pipe, daemon=True)
@@ -223,11 +267,11 @@ async def test_writer_before_and_after_connecting(pipes: Any) -> None:
 
 
 async def test_writer_reports_a_reader_that_went_away(pipes: Any) -> None:
-    r, w = pipes()
-    writer = ProactorPipeWriter(w, pipe_opener=write_opener, high_water=1024)
+    pipe = pipes(we_read=False)
+    writer = ProactorPipeWriter(pipe.ours, high_water=1024, **pipe.options)
     writer.write(b"read by nobody")
     await asyncio.sleep(0.05)  # connected and written
-    os.close(r)  # the process exits without reading
+    pipe.close_theirs()  # the process exits without reading
     with anyio.fail_after(10), pytest.raises(BrokenPipeError):  # noqa: PT012
         while True:
             writer.write(b"z" * 65536)
@@ -237,31 +281,35 @@ async def test_writer_reports_a_reader_that_went_away(pipes: Any) -> None:
 
 
 async def test_writer_abort_before_connecting_closes_the_handle(pipes: Any) -> None:
-    r, w = pipes()
-    writer = ProactorPipeWriter(w, pipe_opener=write_opener)
+    pipe = pipes(we_read=False)
+    writer = ProactorPipeWriter(pipe.ours, **pipe.options)
     writer.write(b"dropped")
     writer.abort()
     with anyio.fail_after(10):
         await writer.wait_closed()
-    assert is_closed(w)
-    assert os.read(r, 100) == b""  # EOF, and the queued data was dropped
+    assert os.read(pipe.theirs, 100) == b""  # EOF: closed, and the queued data dropped
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
 async def test_trio_is_a_named_gap_and_the_handle_is_closed(pipes: Any) -> None:
-    r, w = pipes()
+    readable, writable = pipes(), pipes(we_read=False)
     with pytest.raises(NotImplementedError, match="trio"):
-        ProactorPipeReader(r, pipe_opener=read_opener)
+        ProactorPipeReader(readable.ours, **readable.options)
     with pytest.raises(NotImplementedError, match="trio"):
-        ProactorPipeWriter(w, pipe_opener=write_opener)
-    assert is_closed(r)
-    assert is_closed(w)
+        ProactorPipeWriter(writable.ours, **writable.options)
+    assert reader_went_away(readable)
+    assert os.read(writable.theirs, 100) == b""
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="the POSIX half needs fds")
 async def test_factory_chooses_by_platform(pipes: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    r, w = pipes()
-    assert type(_stdio.open_reader(r, name="stdout")) is PipeReader
-    assert type(_stdio.open_writer(w, name="stdin")) is PipeWriter
+    readable, writable = pipes(), pipes(we_read=False)
+    posix_reader = _stdio.open_reader(readable.ours, name="stdout")
+    posix_writer = _stdio.open_writer(writable.ours, name="stdin")
+    assert type(posix_reader) is PipeReader
+    assert type(posix_writer) is PipeWriter
+    posix_reader.close()
+    posix_writer.abort()
 
     made: list[tuple[str, int, str]] = []
 
@@ -311,6 +359,7 @@ HOST_DOCUMENT = {
 }
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the HCS emulator runs on Linux only")
 @pytest.mark.usefixtures("proactor_stdio")
 async def test_process_streams_on_the_proactor_classes() -> None:
     system = await hcsaio.create_compute_system(f"win-stdio-{uuid.uuid4().hex[:8]}", HOST_DOCUMENT)
