@@ -52,11 +52,12 @@ def test_missing_configuration_names_the_variables(tmp_path: Path) -> None:
     assert [layer.path for layer in storage.layers] == [str(tmp_path)]
 
 
+@pytest.mark.skipif(
+    sys.platform == "win32", reason="this host may have HCS; meaningful only without it"
+)
 def test_opted_in_run_without_hcs_fails_not_skips(tmp_path: Path) -> None:
     """``pytest --hcs-live`` on a host without computecore.dll (any Linux host)
     must exit non-zero with the Windows runs reported as failures."""
-    if sys.platform == "win32":
-        pytest.skip("this host may have HCS; the check is meaningful only without it")
     result = subprocess.run(
         [
             sys.executable,
