@@ -18,13 +18,12 @@ HRESULT HcsCreateProcess(HCS_SYSTEM computeSystem, PCWSTR processParameters,
     if (process != NULL) {
         *process = NULL;
     }
-    hx_handle *system = NULL;
-    hx_handle_get(computeSystem, HX_SYSTEM, &system);
+    hx_handle *system;
     hx_op *op;
-    HRESULT hr = hx_op_begin(operation, HcsOperationTypeCreateProcess, system, &op);
-    if (hr < 0 || system == NULL) {
-        hx_handle_release(system);
-        return hr < 0 ? hr : hx_op_fail(op, E_HANDLE_HR, "The compute system handle is invalid.");
+    HRESULT hr = hx_op_begin_on(computeSystem, HX_SYSTEM, operation,
+                                HcsOperationTypeCreateProcess, &system, &op);
+    if (hr < 0) {
+        return hr;
     }
     if (processParameters == NULL || process == NULL || securityDescriptor != NULL) {
         hx_handle_release(system);
@@ -51,8 +50,7 @@ HRESULT HcsCreateProcess(HCS_SYSTEM computeSystem, PCWSTR processParameters,
     f.object2 = h->wire_id;
     int bad = hx_frame_set_field16(&f, 0, processParameters, keep) != 0;
     hx_lock();
-    int stored = !bad && hx_register(&h->base) == 0 &&
-                 hx_table_put(&h->conn->handles, &h->conn_node, h->wire_id) == 0;
+    int stored = !bad && hx_handle_publish(h) == 0;
     op->route = h; /* the process's callbacks and its creation share a worker */
     hx_ref(&h->base);
     hx_unlock();
@@ -60,8 +58,7 @@ HRESULT HcsCreateProcess(HCS_SYSTEM computeSystem, PCWSTR processParameters,
     hx_frame_free_fields(keep);
     if (hr < 0) {
         hx_lock();
-        hx_table_remove(&h->conn->handles, &h->conn_node);
-        hx_unregister(&h->base);
+        hx_handle_unpublish(h);
         hx_unref(&h->base);
         hx_unlock();
         return hx_op_fail(op, hr, "The process could not be created.");
@@ -101,16 +98,9 @@ HRESULT HcsOpenProcess(HCS_SYSTEM computeSystem, DWORD processId, DWORD requeste
     f.object2 = h->wire_id;
     f.arg = processId;
     f.code = (int32_t)requestedAccess;
-    hx_op *reply;
-    HRESULT hr = hx_request_sync(h->conn, &f, HCS_INFINITE, &reply);
-    if (hr >= 0) {
-        hr = reply->result;
-        hx_op_release(reply);
-    }
+    HRESULT hr = hx_call_sync(h->conn, &f, HCS_INFINITE, NULL);
     hx_lock();
-    if (hr >= 0 && (hx_register(&h->base) != 0 ||
-                    hx_table_put(&h->conn->handles, &h->conn_node, h->wire_id) != 0)) {
-        hx_unregister(&h->base);
+    if (hr >= 0 && hx_handle_publish(h) != 0) {
         hr = E_OUTOFMEMORY_HR;
     }
     hx_unref(&h->base);

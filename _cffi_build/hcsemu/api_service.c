@@ -32,24 +32,15 @@ static HRESULT service_call(int kind, PCWSTR document, PWSTR *result) {
     memset(&f, 0, sizeof f);
     char *keep[HX_MAX_FIELDS] = {0};
     f.kind = (uint16_t)kind;
-    hx_op *reply = NULL;
     if (hx_frame_set_field16(&f, 0, document, keep) != 0) {
         hr = E_INVALIDARG_HR;
     } else {
-        hr = hx_request_sync(conn, &f, HCS_INFINITE, &reply);
+        hr = hx_call_sync(conn, &f, HCS_INFINITE, result);
     }
     hx_frame_free_fields(keep);
     hx_lock();
     hx_conn_unref(conn);
     hx_unlock();
-    if (hr < 0) {
-        return hr;
-    }
-    hr = reply->result;
-    if (hx_give_doc(reply->doc, result) < 0 && hr >= 0) {
-        hr = E_OUTOFMEMORY_HR;
-    }
-    hx_op_release(reply);
     return hr;
 }
 

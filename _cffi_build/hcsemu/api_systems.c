@@ -52,8 +52,7 @@ static HRESULT create_system(PCWSTR idNamespace, PCWSTR id, PCWSTR configuration
               hx_frame_set_field16(&f, 1, id, keep) != 0 ||
               hx_frame_set_field16(&f, 2, configuration, keep) != 0;
     hx_lock();
-    int stored = !bad && hx_register(&h->base) == 0 &&
-                 hx_table_put(&conn->handles, &h->conn_node, h->wire_id) == 0;
+    int stored = !bad && hx_handle_publish(h) == 0;
     op->route = h;
     hx_ref(&h->base);
     hx_unlock();
@@ -65,8 +64,7 @@ static HRESULT create_system(PCWSTR idNamespace, PCWSTR id, PCWSTR configuration
     hx_frame_free_fields(keep);
     if (hr < 0) {
         hx_lock();
-        hx_table_remove(&conn->handles, &h->conn_node);
-        hx_unregister(&h->base);
+        hx_handle_unpublish(h);
         hx_unref(&h->base);
         hx_unlock();
         return hx_op_fail(op, hr, "The compute system could not be created.");
@@ -90,7 +88,8 @@ HRESULT HcsCreateComputeSystem(PCWSTR id, PCWSTR configuration, HCS_OPERATION op
         hx_op *op;
         HRESULT hr = hx_op_begin(operation, HcsOperationTypeCreate, NULL, &op);
         return hr < 0 ? hr
-                      : hx_op_fail(op, E_INVALIDARG_HR, "securityDescriptor is reserved: pass NULL.");
+                      : hx_op_fail(op, E_INVALIDARG_HR,
+                                   "securityDescriptor is reserved: pass NULL.");
     }
     static const char16_t default_namespace[] = {0};
     return create_system(default_namespace, id, configuration, operation, NULL, computeSystem);
@@ -147,22 +146,15 @@ static HRESULT open_system(PCWSTR idNamespace, PCWSTR id, DWORD requestedAccess,
     f.kind = HX_K_OPEN_SYSTEM;
     f.object = h->wire_id;
     f.arg = requestedAccess;
-    hx_op *reply = NULL;
     if (hx_frame_set_field16(&f, 0, idNamespace, keep) != 0 ||
         hx_frame_set_field16(&f, 1, id, keep) != 0) {
         hr = E_INVALIDARG_HR;
     } else {
-        hr = hx_request_sync(conn, &f, HCS_INFINITE, &reply);
+        hr = hx_call_sync(conn, &f, HCS_INFINITE, NULL);
     }
     hx_frame_free_fields(keep);
-    if (hr >= 0) {
-        hr = reply->result;
-        hx_op_release(reply);
-    }
     hx_lock();
-    if (hr >= 0 && (hx_register(&h->base) != 0 ||
-                    hx_table_put(&conn->handles, &h->conn_node, h->wire_id) != 0)) {
-        hx_unregister(&h->base);
+    if (hr >= 0 && hx_handle_publish(h) != 0) {
         hr = E_OUTOFMEMORY_HR;
     }
     hx_unref(&h->base); /* the registry's reference, if any, is the caller's */

@@ -65,6 +65,35 @@ HRESULT hx_op_fail(hx_op *op, HRESULT hr, const char *message) {
     return hr;
 }
 
+HRESULT hx_op_begin_on(const void *value, hx_kind kind, HCS_OPERATION operation, int32_t type,
+                       hx_handle **handle, hx_op **op) {
+    hx_handle *h = NULL;
+    hx_handle_get(value, kind, &h);
+    HRESULT hr = hx_op_begin(operation, type, h, op);
+    if (hr < 0 || h == NULL) {
+        hx_handle_release(h);
+        return hr < 0 ? hr : hx_op_fail(*op, E_HANDLE_HR, "The handle is invalid or closed.");
+    }
+    *handle = h;
+    return S_OK_HR;
+}
+
+int hx_handle_publish(hx_handle *h) {
+    if (hx_register(&h->base) != 0) {
+        return -1;
+    }
+    if (hx_table_put(&h->conn->handles, &h->conn_node, h->wire_id) != 0) {
+        hx_unregister(&h->base);
+        return -1;
+    }
+    return 0;
+}
+
+void hx_handle_unpublish(hx_handle *h) {
+    hx_table_remove(&h->conn->handles, &h->conn_node); /* no more events reach it */
+    hx_unregister(&h->base);                           /* no more calls find it */
+}
+
 HRESULT hx_handle_get(const void *value, hx_kind kind, hx_handle **out) {
     hx_lock();
     *out = (hx_handle *)hx_lookup(value, kind);
@@ -87,7 +116,7 @@ void hx_handle_close(const void *value, hx_kind kind) {
         hx_unlock();
         return;
     }
-    hx_unregister(&h->base);
+    hx_handle_unpublish(h);
     h->closed = 1; /* queued events for it are dropped from now on */
     /* Wait for a callback of this handle that is running right now, unless
      * it is the caller itself (HCS forbids closing a handle from its own
@@ -96,7 +125,6 @@ void hx_handle_close(const void *value, hx_kind kind) {
     while (h->running > self) {
         pthread_cond_wait(&h->drained, &hx_mutex);
     }
-    hx_table_remove(&h->conn->handles, &h->conn_node);
     hx_conn *conn = h->conn;
     conn->refs++;
     hx_frame f;
@@ -148,13 +176,11 @@ static int handle_disconnected(hx_handle *h) {
 
 HRESULT hx_handle_call(const void *value, hx_kind kind, HCS_OPERATION operation, int32_t type,
                        PCWSTR options) {
-    hx_handle *h = NULL;
-    hx_handle_get(value, kind, &h);
+    hx_handle *h;
     hx_op *op;
-    HRESULT hr = hx_op_begin(operation, type, h, &op);
-    if (hr < 0 || h == NULL) {
-        hx_handle_release(h);
-        return hr < 0 ? hr : hx_op_fail(op, E_HANDLE_HR, "The handle is invalid or closed.");
+    HRESULT hr = hx_op_begin_on(value, kind, operation, type, &h, &op);
+    if (hr < 0) {
+        return hr;
     }
     hx_lock();
     op->route = h; /* the handle's reference moves to the op */
@@ -207,16 +233,7 @@ HRESULT hx_handle_wait_exit(const void *value, hx_kind kind, DWORD timeout_ms, P
     memset(&f, 0, sizeof f);
     f.kind = HX_K_WAIT_EXIT;
     f.object = h->wire_id;
-    hx_op *reply;
-    HRESULT hr = hx_request_sync(h->conn, &f, timeout_ms, &reply);
+    HRESULT hr = hx_call_sync(h->conn, &f, timeout_ms, result);
     hx_handle_release(h);
-    if (hr < 0) {
-        return hr;
-    }
-    hr = reply->result;
-    if (hx_give_doc(reply->doc, result) < 0 && hr >= 0) {
-        hr = E_OUTOFMEMORY_HR;
-    }
-    hx_op_release(reply);
     return hr;
 }

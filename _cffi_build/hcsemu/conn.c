@@ -13,7 +13,6 @@
 #include "hcsemu.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -403,17 +402,7 @@ static HRESULT connect_new(hx_conn **out) {
     c->next_handle_id = 1;
     pthread_mutex_init(&c->write_lock, NULL);
     r->conn = c;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t thread;
-    rc = pthread_create(&thread, &attr, reader_main, r);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
+    if (hx_start_thread(reader_main, r) != 0) {
         free(r->buf);
         free(r);
         pthread_mutex_destroy(&c->write_lock);
@@ -538,7 +527,9 @@ HRESULT hx_request_cancel(hx_op *op) {
     return S_OK_HR;
 }
 
-HRESULT hx_request_sync(hx_conn *c, hx_frame *f, DWORD timeout_ms, hx_op **reply) {
+/* Send f and wait for its reply (an internal request): the reply op, which
+ * the caller releases with hx_op_release. */
+static HRESULT request_sync(hx_conn *c, hx_frame *f, DWORD timeout_ms, hx_op **reply) {
     *reply = NULL;
     hx_op *op = hx_op_new();
     if (op == NULL) {
@@ -569,6 +560,23 @@ HRESULT hx_request_sync(hx_conn *c, hx_frame *f, DWORD timeout_ms, hx_op **reply
     hx_unlock();
     *reply = op;
     return S_OK_HR;
+}
+
+HRESULT hx_call_sync(hx_conn *c, hx_frame *f, DWORD timeout_ms, PWSTR *result) {
+    if (result != NULL) {
+        *result = NULL;
+    }
+    hx_op *reply;
+    HRESULT hr = request_sync(c, f, timeout_ms, &reply);
+    if (hr < 0) {
+        return hr;
+    }
+    hr = reply->result;
+    if (hx_give_doc(reply->doc, result) < 0 && hr >= 0) {
+        hr = E_OUTOFMEMORY_HR;
+    }
+    hx_op_release(reply);
+    return hr;
 }
 
 void hx_op_release(hx_op *op) {

@@ -196,10 +196,10 @@ HRESULT hx_conn_send(hx_conn *c, const hx_frame *f);
 HRESULT hx_request_start(hx_conn *c, hx_op *op, hx_frame *f);
 /* Send f with no reply expected (CLOSE_HANDLE); ignores a dead connection. */
 void hx_conn_notify(hx_conn *c, hx_frame *f);
-/* Send f and wait for its reply (an internal request). On success the
- * reply's result, document and pid are in the returned op, which the
- * caller releases with hx_op_release. */
-HRESULT hx_request_sync(hx_conn *c, hx_frame *f, DWORD timeout_ms, hx_op **reply);
+/* Send f and wait up to timeout_ms for its reply: the reply's HRESULT, and
+ * its document copied to *result if result is not NULL (a synchronous call;
+ * HCS_E_OPERATION_TIMEOUT if no reply came in time). */
+HRESULT hx_call_sync(hx_conn *c, hx_frame *f, DWORD timeout_ms, PWSTR *result);
 void hx_op_release(hx_op *op);
 /* HcsCancelOperation's wire part: ask the service to stop op's request. */
 HRESULT hx_request_cancel(hx_op *op);
@@ -208,6 +208,8 @@ HRESULT hx_request_cancel(hx_op *op);
 /* Queue work (hx_mutex held); ownership of w and its references passes. */
 void hx_pool_submit(uint64_t key, hx_work *w);
 int hx_pool_start(void); /* 0, or -1 if no worker could be started */
+/* A detached library thread that takes no signals; 0 or an errno. */
+int hx_start_thread(void *(*fn)(void *), void *arg);
 /* Queue what a completed op owes its caller (hx_mutex held). */
 void hx_deliver_completion(hx_op *op);
 /* Queue an event for handle h (hx_mutex held); takes ownership of data. */
@@ -227,6 +229,15 @@ HRESULT hx_op_begin(HCS_OPERATION operation, int32_t type, hx_handle *target, hx
  * fetch it with HcsGetOperationResult), fire no callback, drop the
  * reference. Returns hr. */
 HRESULT hx_op_fail(hx_op *op, HRESULT hr, const char *message);
+/* hx_op_begin for a call on the handle `value`: on success both the handle
+ * and the op are referenced; on failure both are released (the op holding
+ * the failure if it was valid). */
+HRESULT hx_op_begin_on(const void *value, hx_kind kind, HCS_OPERATION operation, int32_t type,
+                       hx_handle **handle, hx_op **op);
+/* Make a new handle reachable by its value and (for events) its wire id, or
+ * undo it; hx_mutex held. publish: 0, or -1 out of memory (nothing done). */
+int hx_handle_publish(hx_handle *h);
+void hx_handle_unpublish(hx_handle *h);
 /* Validate a system/process handle value, referenced. */
 HRESULT hx_handle_get(const void *value, hx_kind kind, hx_handle **out);
 void hx_handle_release(hx_handle *h);

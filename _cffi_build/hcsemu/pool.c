@@ -130,13 +130,7 @@ static int configured_workers(void) {
     return (n >= 1 && n <= HX_MAX_WORKERS) ? (int)n : HX_DEFAULT_WORKERS;
 }
 
-int hx_pool_start(void) {
-    pthread_mutex_lock(&g_pool_lock);
-    if (__atomic_load_n(&g_worker_count, __ATOMIC_ACQUIRE) > 0) {
-        pthread_mutex_unlock(&g_pool_lock);
-        return 0;
-    }
-    int wanted = configured_workers();
+int hx_start_thread(void *(*fn)(void *), void *arg) {
     /* Library threads take no signals: handlers belong to the application. */
     sigset_t all, old;
     sigfillset(&all);
@@ -144,20 +138,31 @@ int hx_pool_start(void) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    int rc = pthread_create(&thread, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+int hx_pool_start(void) {
+    pthread_mutex_lock(&g_pool_lock);
+    if (__atomic_load_n(&g_worker_count, __ATOMIC_ACQUIRE) > 0) {
+        pthread_mutex_unlock(&g_pool_lock);
+        return 0;
+    }
+    int wanted = configured_workers();
     int started = 0;
     for (int i = 0; i < wanted; i++) {
         hx_worker *worker = &g_workers[i];
         pthread_mutex_init(&worker->lock, NULL);
         pthread_cond_init(&worker->wake, NULL);
         worker->head = worker->tail = NULL;
-        pthread_t thread;
-        if (pthread_create(&thread, &attr, worker_main, worker) != 0) {
+        if (hx_start_thread(worker_main, worker) != 0) {
             break;
         }
         started++;
     }
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     __atomic_store_n(&g_worker_count, started, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&g_pool_lock);
     return started > 0 ? 0 : -1;

@@ -26,7 +26,8 @@ char *hx_utf16_to_utf8(const char16_t *s, size_t *len_out) {
     size_t n = 0;
     for (size_t i = 0; i < units; i++) {
         uint32_t c = s[i];
-        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < units && s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF) {
+        int high = c >= 0xD800 && c <= 0xDBFF;
+        if (high && i + 1 < units && s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF) {
             c = 0x10000 + ((c - 0xD800) << 10) + (uint32_t)(s[i + 1] - 0xDC00);
             i++;
         } else if (c >= 0xD800 && c <= 0xDFFF) {
