@@ -20,7 +20,7 @@ from ._hresults import (
     HCS_E_SYSTEM_NOT_FOUND,
     HcsFailure,
 )
-from ._jsoncheck import any_object, get_bool, get_str, parse_object
+from ._jsoncheck import Spec, any_object, get_bool, get_str, parse_object
 from ._processes import HcsProcess
 from ._properties import enumerate_systems, system_properties
 from ._protocol import Frame, Kind, ProtocolError
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ._session import Session
 
 Action = Callable[[RequestContext], Awaitable[Reply]]
+Prepare = Callable[["Dispatcher", ComputeSystem, str], Action]
 
 
 async def settled(future: asyncio.Future[None]) -> None:
@@ -131,14 +132,23 @@ async def _terminate_unreferenced(system: ComputeSystem) -> None:
 # ---- lifecycle operations (one SYSTEM_OP frame, code = HCS_OPERATION_TYPE) ----
 
 
-def _start(d: Dispatcher, system: ComputeSystem, options: str) -> Action:
-    parse_optional(options, any_object, "start options")
+Transition = Callable[[ComputeSystem, RequestContext], Awaitable[None]]
 
-    async def act(context: RequestContext) -> Reply:
-        await system.start(context)
-        return Reply()
 
-    return act
+def _transition(spec: Spec, what: str, run: Transition) -> Prepare:
+    """An operation whose options are only checked: Start, Terminate,
+    Pause, Resume."""
+
+    def prepare(d: Dispatcher, system: ComputeSystem, options: str) -> Action:
+        parse_optional(options, spec, what)
+
+        async def act(context: RequestContext) -> Reply:
+            await run(system, context)
+            return Reply()
+
+        return act
+
+    return prepare
 
 
 def _shutdown(d: Dispatcher, system: ComputeSystem, options: str) -> Action:
@@ -152,36 +162,6 @@ def _shutdown(d: Dispatcher, system: ComputeSystem, options: str) -> Action:
 
     async def act(context: RequestContext) -> Reply:
         await system.stop(context, grace=grace, forced=False)
-        return Reply()
-
-    return act
-
-
-def _terminate(d: Dispatcher, system: ComputeSystem, options: str) -> Action:
-    parse_optional(options, any_object, "terminate options")
-
-    async def act(context: RequestContext) -> Reply:
-        await system.stop(context, grace=None, forced=True)
-        return Reply()
-
-    return act
-
-
-def _pause(d: Dispatcher, system: ComputeSystem, options: str) -> Action:
-    parse_optional(options, schema.PAUSE_OPTIONS, "pause options")
-
-    async def act(context: RequestContext) -> Reply:
-        await system.pause(context)
-        return Reply()
-
-    return act
-
-
-def _resume(d: Dispatcher, system: ComputeSystem, options: str) -> Action:
-    parse_optional(options, any_object, "resume options")
-
-    async def act(context: RequestContext) -> Reply:
-        await system.resume(context)
         return Reply()
 
     return act
@@ -230,16 +210,19 @@ def _live_migration(d: Dispatcher, system: ComputeSystem, options: str) -> Actio
     )
 
 
-Prepare = Callable[["Dispatcher", ComputeSystem, str], Action]
-
 # HCS_OPERATION_TYPE -> (fault/operation name, preparation)
 OPERATIONS: dict[int, tuple[str, Prepare]] = {
-    2: ("Start", _start),
+    2: ("Start", _transition(any_object, "start options", lambda s, c: s.start(c))),
     3: ("Shutdown", _shutdown),
-    4: ("Pause", _pause),
-    5: ("Resume", _resume),
+    4: ("Pause", _transition(schema.PAUSE_OPTIONS, "pause options", lambda s, c: s.pause(c))),
+    5: ("Resume", _transition(any_object, "resume options", lambda s, c: s.resume(c))),
     6: ("Save", _save),
-    7: ("Terminate", _terminate),
+    7: (
+        "Terminate",
+        _transition(
+            any_object, "terminate options", lambda s, c: s.stop(c, grace=None, forced=True)
+        ),
+    ),
     8: ("Modify", _modify),
     9: ("GetProperties", _get_properties),
     15: ("Crash", _crash),
