@@ -10,42 +10,18 @@ import select
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import hcsemu_abi as abi
 import pytest
 from hcsemu_abi import ffi
+from procs import alive, group_members, proc_state
 
 # A shell that ignores SIGTERM and leaves a grandchild behind in its group.
 STUBBORN = 'trap "" TERM; sleep 600 & echo started; wait'
 POLITE = 'trap "echo bye; exit 0" TERM; echo started; while :; do sleep 0.05; done'
 # A shell that notes SIGTERM and carries on.
 NOTING = 'trap "echo term" TERM; echo started; while :; do sleep 0.05; done'
-
-
-def proc_state(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
-    except (FileNotFoundError, IndexError):
-        return None
-
-
-def alive(pid: int) -> bool:
-    return proc_state(pid) not in (None, "Z", "X")
-
-
-def group_pids(pgid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(") ", 1)[1].split()
-            except (FileNotFoundError, IndexError):
-                continue
-            if int(fields[2]) == pgid and fields[0] not in "ZX":
-                found.append(int(entry))
-    return found
 
 
 def wait_line(fd: int, expected: bytes) -> None:
@@ -77,9 +53,9 @@ def start_shell(hcs: abi.Library, system: Any, script: str) -> tuple[Any, int, i
 def test_processes_have_their_own_session_and_group(hcs: abi.Library, system: Any) -> None:
     process, pid, stdout = start_shell(hcs, system, STUBBORN)
     assert os.getsid(pid) == pid and os.getpgid(pid) == pid
-    assert len(group_pids(pid)) == 2  # the shell and its sleep
+    assert len(group_members(pid)) == 2  # the shell and its sleep
     listed = hcs.properties(system, {"PropertyTypes": ["ProcessList"]})["ProcessList"]
-    assert {p["ProcessId"] for p in listed} == set(group_pids(pid))
+    assert {p["ProcessId"] for p in listed} == set(group_members(pid))
     assert "sleep" in {p["ImageName"] for p in listed}
     os.close(stdout)
     hcs.HcsCloseProcess(process)
@@ -92,7 +68,7 @@ def test_shutdown_grace_then_kill_reaches_the_whole_group(hcs: abi.Library, syst
     elapsed = time.monotonic() - started
     assert code == abi.S_OK
     assert 1.0 <= elapsed < 10, elapsed  # SIGTERM was ignored: the grace ran out, then SIGKILL
-    assert group_pids(pid) == []
+    assert group_members(pid) == []
     assert hcs.wait_process(process)[1]["ExitCode"] == 137  # type: ignore[index]
     assert hcs.wait_system(system)[1] == {"Status": 0, "ExitType": "GracefulExit"}
     os.close(stdout)
@@ -115,7 +91,7 @@ def test_force_means_no_grace(hcs: abi.Library, system: Any) -> None:
     started = time.monotonic()
     assert hcs.system_call("HcsShutDownComputeSystem", system, '{"Force": true}')[0] == abi.S_OK
     assert time.monotonic() - started < 5
-    assert group_pids(pid) == []
+    assert group_members(pid) == []
     os.close(stdout)
     hcs.HcsCloseProcess(process)
 
@@ -123,11 +99,11 @@ def test_force_means_no_grace(hcs: abi.Library, system: Any) -> None:
 def test_terminate_kills_orphans_left_in_the_group(hcs: abi.Library, system: Any) -> None:
     process, pid, stdout = start_shell(hcs, system, "sleep 600 & sleep 600 & echo started; exit 0")
     assert hcs.wait_process(process)[1]["ExitCode"] == 0  # type: ignore[index]
-    orphans = group_pids(pid)
+    orphans = group_members(pid)
     assert len(orphans) == 2
     assert hcs.system_call("HcsTerminateComputeSystem", system)[0] == abi.S_OK
     assert all(not alive(p) for p in orphans)
-    assert group_pids(pid) == []
+    assert group_members(pid) == []
     os.close(stdout)
     hcs.HcsCloseProcess(process)
 
@@ -173,7 +149,7 @@ def test_terminate_overtakes_a_graceful_shutdown(hcs: abi.Library, system: Any) 
 
 def test_pause_stops_every_process(hcs: abi.Library, system: Any) -> None:
     process, pid, stdout = start_shell(hcs, system, STUBBORN)
-    members = group_pids(pid)
+    members = group_members(pid)
     assert hcs.system_call("HcsPauseComputeSystem", system)[0] == abi.S_OK
     assert all(proc_state(p) == "T" for p in members)
     code, _, _, _ = hcs.create_process(system, {"CommandArgs": ["true"]})
@@ -183,7 +159,7 @@ def test_pause_stops_every_process(hcs: abi.Library, system: Any) -> None:
     # Terminating a paused system works too.
     assert hcs.system_call("HcsPauseComputeSystem", system)[0] == abi.S_OK
     assert hcs.system_call("HcsTerminateComputeSystem", system)[0] == abi.S_OK
-    assert group_pids(pid) == []
+    assert group_members(pid) == []
     os.close(stdout)
     hcs.HcsCloseProcess(process)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from pathlib import Path
 
 import pytest
+from procs import group_members, zombie_children
 
 from hcsaio.emulator._runtime import ContainerSpec, ProcessSpec, RuntimeMode, Stdio
 from hcsaio.emulator._runtime_host import HostRuntime
@@ -26,31 +26,6 @@ async def read_line(fd: int) -> bytes:
     finally:
         loop.remove_reader(fd)
     return os.read(fd, 4096)
-
-
-def group_alive(pgid: int) -> bool:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(") ", 1)[1].split()
-            except (FileNotFoundError, IndexError):
-                continue
-            if int(fields[2]) == pgid and fields[0] not in "ZX":
-                return True
-    return False
-
-
-def zombie_children() -> list[int]:
-    me = str(os.getpid())
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(") ", 1)[1].split()
-        except (FileNotFoundError, IndexError):
-            continue
-        if fields[1] == me and fields[0] == "Z":
-            found.append(int(entry))
-    return found
 
 
 async def test_spawn_wait_and_exit_codes() -> None:
@@ -95,12 +70,14 @@ async def test_stop_with_grace_reaches_orphans_and_reaps_everything() -> None:
         os.close(write_end)
         assert await read_line(read_end) == b"up\n"
         assert await leader.wait() == 0
-        assert group_alive(leader.pid)  # the orphan lives on in the group
+        assert group_members(leader.pid)  # the orphan lives on in the group
         assert len(await runtime.process_list()) == 1
         await asyncio.wait_for(runtime.stop(grace=0.2), 30)
-        assert not group_alive(leader.pid)
+        assert not group_members(leader.pid)
         assert await runtime.process_list() == []
-        assert zombie_children() == []  # the leader's zombie was reaped once its group was empty
+        assert (
+            zombie_children(os.getpid()) == []
+        )  # the leader's zombie was reaped once its group was empty
     finally:
         os.close(read_end)
         await runtime.destroy()
@@ -122,7 +99,7 @@ async def test_stop_can_be_cancelled_in_its_grace_period() -> None:
         stopping.cancel()
         with pytest.raises(asyncio.CancelledError):
             await stopping
-        assert group_alive(process.pid)
+        assert group_members(process.pid)
         await asyncio.wait_for(runtime.stop(grace=None), 30)
         assert await process.wait() == 128 + signal.SIGKILL
     finally:

@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from procs import alive
 
 from hcsaio.emulator import _launcher
 
@@ -28,14 +29,6 @@ def run_python(
         timeout=timeout,
         env=environment,
     )
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state not in "ZX"
 
 
 def test_library_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,7 +68,7 @@ def test_private_service_lifecycle() -> None:
     assert result.returncode == 0, result.stderr
     started = json.loads(result.stdout)
     # atexit stopped it and removed its directory.
-    assert not pid_alive(started["pid"])
+    assert not alive(started["pid"])
     assert not Path(started["path"]).parent.exists()
 
 
@@ -95,7 +88,7 @@ def test_the_service_dies_with_its_user_even_by_sigkill() -> None:
     try:
         assert child.stdout is not None
         path, service_pid = child.stdout.readline().split()
-        assert pid_alive(int(service_pid))
+        assert alive(int(service_pid))
         os.kill(child.pid, signal.SIGKILL)
         child.wait(30)
         # No atexit ran: the lifeline's EOF alone stops the service.

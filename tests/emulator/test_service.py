@@ -18,6 +18,7 @@ import hcsemu_abi as abi
 import pytest
 from conftest import Service, is_root, start_service
 from hcsemu_abi import ffi
+from procs import alive
 
 from hcsaio.emulator._client import ServiceClient, ServiceUnavailable
 from hcsaio.emulator._protocol import PROTOCOL_VERSION, Frame, FrameDecoder, Kind, encode
@@ -207,10 +208,7 @@ def test_sigterm_terminates_every_system(service: Service, hcs: abi.Library, sys
     assert [e[0] for e in log.events] == [1, 0x02000000]  # SystemExited, then the disconnect
     assert json.loads(log.events[0][1] or "")["ExitType"] == "UnexpectedExit"
     assert not os.path.exists(service.socket)
-    assert (
-        not Path(f"/proc/{info.ProcessId}").exists()
-        or Path(f"/proc/{info.ProcessId}/stat").read_text().split(") ")[1][0] in "ZX"
-    )
+    assert not alive(info.ProcessId)
     hcs.HcsCloseProcess(process)
     hcs.HcsCloseComputeSystem(system)
 

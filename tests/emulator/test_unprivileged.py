@@ -24,6 +24,9 @@ SUITE = [
     "test_service.py",
     "test_runtime_choice.py",
     "test_launcher.py",
+    "test_fork.py",
+    "test_host_runtime.py",
+    "test_scale.py",
 ]
 
 

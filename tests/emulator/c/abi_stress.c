@@ -136,7 +136,8 @@ static void one_system(int thread, int round) {
     char id[64];
     snprintf(id, sizeof id, "stress-%d-%d-%d", (int)getpid(), thread, round);
     char16_t *wid = w(id);
-    char16_t *config = w("{\"SchemaVersion\":{\"Major\":2,\"Minor\":1},\"Owner\":\"c\",\"Container\":{}}");
+    char16_t *config =
+        w("{\"SchemaVersion\":{\"Major\":2,\"Minor\":1},\"Owner\":\"c\",\"Container\":{}}");
     HCS_SYSTEM system = NULL;
     HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
     CHECK(HcsCreateComputeSystem(wid, config, op, NULL, &system) == S_OK_HR);
