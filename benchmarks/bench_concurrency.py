@@ -39,7 +39,7 @@ import hcsaio
 from hcsaio._native import process as native_process
 
 NAME = "concurrency"
-REPEATS = (1, 2)
+REPEATS = (1, 3)
 INFINITE = 0xFFFFFFFF
 TARGET_KIB = 2.0
 #: Process creations in flight while setting up (keeps the service busy, not flooded).

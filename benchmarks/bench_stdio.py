@@ -38,7 +38,7 @@ class Config:
     rounds: int  # alternated (hcsaio, raw) pairs per run
 
 
-FULL = Config(mib=256, rounds=3)
+FULL = Config(mib=256, rounds=5)
 QUICK = Config(mib=16, rounds=2)
 
 
