@@ -437,11 +437,6 @@ class NamespaceRuntime:
             reply = await asyncio.get_running_loop().sock_recv(standby.sock, 4096)
             if not reply or not isinstance(proto.decode(reply), proto.Joined):
                 raise ConnectionError("the standby shim is gone")
-            # inside its cgroup now, so it may be renamed after this container
-            renaming = asyncio.wrap_future(
-                in_background(functools.partial(self._rename_quietly, standby.cgroup))
-            )
-            await asyncio.shield(renaming)
             configure(standby, options)
         except BaseException as exc:
             discard_later(standby)
@@ -449,6 +444,10 @@ class NamespaceRuntime:
                 logger.info("standby shim %d unusable (%s); starting afresh", standby.pid, exc)
                 return False
             raise
+        # the cgroup is named after this container while the shim sets up
+        # (never before: a standby found dead is discarded by its old name)
+        renaming = in_background(functools.partial(self._rename_quietly, standby.cgroup))
+        await asyncio.shield(asyncio.wrap_future(renaming))
         return True
 
     def _rename_quietly(self, cgroup: ContainerCgroup) -> None:

@@ -4,6 +4,7 @@ are swept."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -65,6 +66,9 @@ async def test_a_dead_standby_is_skipped(make_runtime: MakeRuntime, shim: str) -
     assert pool is not None
     standby = pool._ready[0]
     os.kill(standby.pid, signal.SIGKILL)
+    async with asyncio.timeout(10):  # dead (a zombie until the pool reaps it)
+        while read_text(f"/proc/{standby.pid}/stat").rsplit(") ", 1)[1][0] != "Z":
+            await asyncio.sleep(0.005)
     rt = await make_runtime()
     assert (await run(rt, ["true"])).code == 0
     assert rt.shim_pid != standby.pid

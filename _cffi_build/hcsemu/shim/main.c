@@ -39,22 +39,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "children.h"
 #include "shim.h"
-
-enum child_state { CHILD_STARTING, CHILD_RUNNING, CHILD_FAILED };
-
-struct child {
-    struct child *next;
-    pid_t host_pid;
-    int32_t pid;
-    uint32_t seq;
-    enum child_state state;
-    int status_fd; /* read end while STARTING, else -1 */
-    unsigned char report[12];
-    size_t report_len;
-    int reaped;
-    int wstatus;
-};
 
 static struct shim_config cfg;
 static int ctl = -1;
@@ -65,7 +51,6 @@ static int init_dead;
 static int init_status;
 static int cgroup_dirfd = -1;  /* v2 */
 static char oom_restore[16];   /* v1: the oom_score_adj the children get back */
-static struct child *children;
 static size_t n_live; /* forked and not yet reaped */
 /*
  * SIGNAL_ALL bookkeeping: IDLE is due once neither we nor init have a child.
@@ -397,27 +382,6 @@ static void setup(int *sfd_out)
 
 /* ---- children --------------------------------------------------------- */
 
-static struct child *find_child(pid_t host_pid)
-{
-    for (struct child *c = children; c; c = c->next)
-        if (c->host_pid == host_pid)
-            return c;
-    return NULL;
-}
-
-static void remove_child(struct child *victim)
-{
-    for (struct child **pp = &children; *pp; pp = &(*pp)->next) {
-        if (*pp == victim) {
-            *pp = victim->next;
-            if (victim->status_fd >= 0)
-                close(victim->status_fd);
-            free(victim);
-            return;
-        }
-    }
-}
-
 static void check_idle(void)
 {
     if (!n_idle || query_outstanding || n_live > 0 || init_dead)
@@ -470,8 +434,7 @@ static void advance_start(struct child *c)
         }
         break; /* EOF, a full failure report, or a dead child */
     }
-    close(c->status_fd);
-    c->status_fd = -1;
+    children_started(c);
     if (c->report_len >= 4)
         memcpy(&c->pid, c->report, 4);
     if (c->report_len == sizeof c->report) {
@@ -492,7 +455,7 @@ static void advance_start(struct child *c)
             struct shim_exited e = {c->host_pid, c->wstatus};
             send_msg(SHIM_MSG_EXITED, 0, &e, sizeof e);
         }
-        remove_child(c);
+        children_remove(c);
     }
 }
 
@@ -510,7 +473,7 @@ static void reap_children(void)
             init_status = status;
             continue;
         }
-        struct child *c = find_child(pid);
+        struct child *c = children_find(pid);
         if (!c)
             continue;
         n_live--;
@@ -523,7 +486,7 @@ static void reap_children(void)
                 struct shim_exited e = {c->host_pid, status};
                 send_msg(SHIM_MSG_EXITED, 0, &e, sizeof e);
             }
-            remove_child(c);
+            children_remove(c);
         }
     }
 }
@@ -612,8 +575,14 @@ static void handle_spawn(uint32_t seq, const unsigned char *body, size_t len, co
     c->seq = seq;
     c->state = CHILD_STARTING;
     c->status_fd = pipefd[0];
-    c->next = children;
-    children = c;
+    if (children_add(c) < 0) {
+        /* cannot track it: it must not run untracked */
+        kill(pid, SIGKILL);
+        close(pipefd[0]);
+        free(c);
+        send_spawn_error(seq, ENOMEM, SHIM_STAGE_FORK);
+        return;
+    }
     n_live++;
     spawned_since_query = 1;
 }
@@ -676,7 +645,7 @@ static void handle_ctl(void)
         memcpy(&r, body, sizeof r);
         if (h.type == SHIM_MSG_SIGNAL) {
             /* only a child we have not reaped: its pid cannot have been reused */
-            struct child *c = find_child(r.host_pid);
+            struct child *c = children_find(r.host_pid);
             if (c && !c->reaped)
                 kill(c->host_pid, r.signum);
         } else if (!init_dead) {
@@ -740,66 +709,62 @@ int main(int argc, char **argv)
     setup(&sfd);
 
     struct pollfd *pfd = NULL;
+    struct child **pchild = NULL;
     size_t pcap = 0;
     for (;;) {
         if (init_dead) {
             reap_children();
             /* the kernel reaps a namespace's processes before its init, so
              * nothing is left; report stragglers as vanished to be safe */
-            while (children) {
-                struct child *c = children;
+            for (struct child *c; (c = children_any());) {
                 if (c->state == CHILD_STARTING) {
                     c->reaped = 1;
                     advance_start(c);
                 } else {
-                    remove_child(c);
+                    children_remove(c);
                 }
             }
             struct shim_dead d = {init_status};
             send_msg(SHIM_MSG_DEAD, 0, &d, sizeof d);
             free(pfd);
+            free(pchild);
             return 0;
         }
-        size_t want = 3;
-        for (struct child *c = children; c; c = c->next)
-            want += c->status_fd >= 0;
+        size_t want = 3 + children_starting_count();
         if (want > pcap) {
             free(pfd);
+            free(pchild);
             pcap = want * 2;
             pfd = calloc(pcap, sizeof *pfd);
-            if (!pfd)
+            pchild = calloc(pcap, sizeof *pchild);
+            if (!pfd || !pchild)
                 abort();
         }
         size_t np = 0;
         pfd[np++] = (struct pollfd){.fd = ctl_closed ? -1 : ctl, .events = POLLIN};
         pfd[np++] = (struct pollfd){.fd = sfd, .events = POLLIN};
         pfd[np++] = (struct pollfd){.fd = init_sock, .events = POLLIN};
-        for (struct child *c = children; c; c = c->next)
-            if (c->status_fd >= 0)
-                pfd[np++] = (struct pollfd){.fd = c->status_fd, .events = POLLIN};
+        for (struct child *c = children_starting(); c; c = c->snext) {
+            pchild[np] = c;
+            pfd[np++] = (struct pollfd){.fd = c->status_fd, .events = POLLIN};
+        }
 
         if (poll(pfd, np, -1) < 0) {
             if (errno == EINTR)
                 continue;
             abort();
         }
+        /* status pipes before reaping: a child still starting here is not
+         * reaped, so advance_start() does not free it and pchild[] holds */
+        for (size_t i = 3; i < np; i++)
+            if (pfd[i].revents)
+                advance_start(pchild[i]);
         if (pfd[1].revents) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
                 ;
             reap_children();
             check_idle();
-        }
-        /* status pipes: collect the fds first, children may be removed */
-        for (size_t i = 3; i < np; i++) {
-            if (!pfd[i].revents)
-                continue;
-            for (struct child *c = children; c; c = c->next) {
-                if (c->status_fd == pfd[i].fd) {
-                    advance_start(c);
-                    break;
-                }
-            }
         }
         if (pfd[2].revents)
             handle_init_sock();
