@@ -25,6 +25,10 @@ from typing import Any
 
 Row = dict[str, Any]
 
+#: Which run of a benchmark this interpreter does (0, 1, ...), set by the
+#: harness; benchmarks vary who goes first with it.
+REPEAT = 0
+
 
 def row(
     name: str,

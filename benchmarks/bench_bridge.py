@@ -53,6 +53,7 @@ from types import ModuleType
 from typing import Any
 
 import _build
+import _common
 from _common import Row, median, percentile, row, thread_count
 
 from hcsaio import _operation
@@ -510,13 +511,10 @@ class Results:
     pool_workers: int = 0
 
 
-_rotation = itertools.count()
-
-
 async def _measure(env: Env, cfg: Config) -> Results:
     res = Results()
     designs: list[Any] = [Naive(env), ThreadPool(env), Bridge(env)]
-    shift = next(_rotation) % len(designs)  # vary who goes first between repeats
+    shift = _common.REPEAT % len(designs)  # vary who goes first between runs
     designs = designs[shift:] + designs[:shift]
     batches = max(1, cfg.total // cfg.in_flight)
     total = batches * cfg.in_flight

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _common
 import _emulator
 from _common import Row, row, rss_bytes, thread_count
 
@@ -135,13 +136,10 @@ async def _measure_one(
     )
 
 
-_rotation = itertools.count()
-
-
 async def _measure(cfg: Config) -> list[Row]:
     mode = _emulator.mode()
     layer = _emulator.base_layer() if _emulator.privileged() else None
-    order = [BRIDGE, POOL] if next(_rotation) % 2 == 0 else [POOL, BRIDGE]
+    order = [BRIDGE, POOL] if _common.REPEAT % 2 == 0 else [POOL, BRIDGE]
     got: dict[str, Measured] = {}
     with _emulator.scratch_space() as scratch:
         for design in order:

@@ -9,13 +9,14 @@ interleaved, and reports one row per (metric, baseline)::
     {"name", "metric", "unit", "value", "baseline", "baseline_value",
      "ratio", "target", "ok", "spread", "repeats"}
 
-``value`` and ``baseline_value`` are medians over ``repeats`` runs; ``ratio``
+``value`` and ``baseline_value`` are medians over ``repeats`` runs (each in a
+fresh interpreter); ``ratio``
 is the median of the per-run ratios, oriented so that bigger is better for
 hcsaio (baseline/value for times and memory, value/baseline for rates);
 ``spread`` is the half-range of those ratios (or of the values, for rows
 without a baseline) relative to their median; ``ok`` is null for rows without
-a target. Each benchmark runs in a fresh interpreter, so threads, memory and
-emulator services of one never show up in another's numbers.
+a target. Every run of every benchmark gets a fresh interpreter, so threads,
+memory and emulator services of one never show up in another's numbers.
 
 ``--quick`` runs small versions of everything (under a minute on 2 cores);
 the test suite runs it to keep the benchmarks working, never to judge speed.
@@ -27,6 +28,7 @@ missed targets are reported, not failures.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import json
 import os
@@ -38,6 +40,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the bench_* modules and their helpers
+
+from _common import judge  # noqa: E402
+
 BENCHMARKS = ["bridge", "concurrency", "schema", "stdio", "lifecycle", "events"]
 PUBLIC_KEYS = (
     "name",
@@ -74,7 +80,6 @@ def _spread(xs: list[float]) -> float | None:
 
 def aggregate(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Fold the rows of several runs into one row per (metric, baseline)."""
-    from _common import judge
 
     keyed: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
     for rows in runs:
@@ -109,19 +114,17 @@ def _thin(samples: list[float], points: int = PLOT_POINTS) -> list[float]:
     return [ordered[round(i * step)] for i in range(points)]
 
 
-def worker(name: str, quick: bool, repeats: int | None, out: Path) -> None:
-    """Run one benchmark module in this (fresh) interpreter; write its rows."""
-    sys.path.insert(0, str(HERE))
+def worker(name: str, quick: bool, repeat: int, out: Path) -> None:
+    """Run one benchmark once in this (fresh) interpreter; write its rows."""
+    import _common
+
+    _common.REPEAT = repeat
     module = importlib.import_module(f"bench_{name}")
-    count = repeats or getattr(module, "REPEATS", (1, 3))[0 if quick else 1]
-    started = time.monotonic()
-    runs = [module.run(quick) for _ in range(count)]
-    samples = {k: _thin(v) for k, v in getattr(module, "SAMPLES", {}).items()}
+    rows = module.run(quick)
     result = {
-        "rows": aggregate(runs),
-        "samples": samples,
+        "rows": rows,
+        "samples": {k: _thin(v) for k, v in getattr(module, "SAMPLES", {}).items()},
         "notes": list(getattr(module, "NOTES", [])),
-        "seconds": time.monotonic() - started,
     }
     out.write_text(json.dumps(result))
 
@@ -129,24 +132,50 @@ def worker(name: str, quick: bool, repeats: int | None, out: Path) -> None:
 # --------------------------------------------------------------------------- parent side
 
 
+def default_repeats(name: str, quick: bool) -> int:
+    """A module's ``REPEATS = (quick, full)``, read without importing it (the
+    parent stays free of anything a benchmark loads)."""
+    tree = ast.parse((HERE / f"bench_{name}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "REPEATS" for t in node.targets
+        ):
+            quick_n, full_n = ast.literal_eval(node.value)
+            return int(quick_n if quick else full_n)
+    return 1 if quick else 3
+
+
 def run_one(name: str, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Every repeat in a fresh interpreter: threads, memory and the emulator
+    service of one run never show up in the next one's numbers."""
+    repeats = args.repeats or default_repeats(name, args.quick)
+    started = time.monotonic()
+    print(f"running {name} ({repeats}x) ...", file=sys.stderr, flush=True)
+    runs, samples, notes = [], {}, []
     with tempfile.TemporaryDirectory(prefix=f"hcsaio-bench-{name}-") as tmp:
-        out = Path(tmp) / "result.json"
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--out", str(out)]
-        if args.quick:
-            cmd.append("--quick")
-        if args.repeats:
-            cmd += ["--repeats", str(args.repeats)]
-        started = time.monotonic()
-        print(f"running {name} ...", file=sys.stderr, flush=True)
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0 or not out.exists():
-            print(f"benchmark {name} failed (exit status {proc.returncode})", file=sys.stderr)
-            return None
-        result: dict[str, Any] = json.loads(out.read_text())
-        result["wall"] = time.monotonic() - started
-        print(f"  {name}: {result['wall']:.1f} s", file=sys.stderr, flush=True)
-        return result
+        for repeat in range(repeats):
+            out = Path(tmp) / f"result-{repeat}.json"
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name]
+            cmd += ["--repeat-index", str(repeat), "--out", str(out)]
+            if args.quick:
+                cmd.append("--quick")
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL)
+            if proc.returncode != 0 or not out.exists():
+                print(f"benchmark {name} failed (exit status {proc.returncode})", file=sys.stderr)
+                return None
+            result = json.loads(out.read_text())
+            runs.append(result["rows"])
+            for key, values in result["samples"].items():
+                samples.setdefault(key, []).extend(values)
+            notes += [n for n in result["notes"] if n not in notes]
+    wall = time.monotonic() - started
+    print(f"  {name}: {wall:.1f} s", file=sys.stderr, flush=True)
+    return {
+        "rows": aggregate(runs),
+        "samples": {k: _thin(v) for k, v in samples.items()},
+        "notes": notes,
+        "wall": wall,
+    }
 
 
 def _num(x: float | None, unit: str = "") -> str:
@@ -216,11 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, metavar="DIR", help="write latency plots (PNG) here")
     parser.add_argument("--repeats", type=int, help="runs per benchmark (default: per benchmark)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--repeat-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
-        worker(args.worker, args.quick, args.repeats, args.out)
+        worker(args.worker, args.quick, args.repeat_index, args.out)
         return 0
 
     unknown = [n for n in args.names if n not in BENCHMARKS]
