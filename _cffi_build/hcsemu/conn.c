@@ -286,7 +286,12 @@ static void *reader_main(void *arg) {
 /* ---- connecting ---- */
 
 void hx_conn_unref(hx_conn *c) {
-    if (--c->refs > 0) {
+    if (--c->refs == 1 && g_current != c && !c->dead && c->fd >= 0) {
+        /* Only its reader is left and no new call will pick it: close it,
+         * so the reader sees EOF and releases it. */
+        shutdown(c->fd, SHUT_RDWR);
+    }
+    if (c->refs > 0) {
         return;
     }
     if (c->fd >= 0) {
@@ -294,6 +299,7 @@ void hx_conn_unref(hx_conn *c) {
     }
     hx_table_free(&c->pending);
     hx_table_free(&c->handles);
+    free(c->path);
     pthread_mutex_destroy(&c->write_lock);
     free(c);
 }
@@ -357,12 +363,11 @@ static HRESULT handshake(hx_reader *r) {
     }
 }
 
-static HRESULT connect_new(hx_conn **out) {
-    const char *path = getenv("HCSAIO_EMULATOR_SOCKET");
+static HRESULT connect_new(const char *path, hx_conn **out) {
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof addr);
     addr.sun_family = AF_UNIX;
-    if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof addr.sun_path) {
+    if (path[0] == '\0' || strlen(path) >= sizeof addr.sun_path) {
         return HCS_E_SERVICE_NOT_AVAILABLE_HR;
     }
     memcpy(addr.sun_path, path, strlen(path) + 1);
@@ -376,10 +381,12 @@ static HRESULT connect_new(hx_conn **out) {
     } while (rc < 0 && errno == EINTR);
     hx_reader *r = (hx_reader *)calloc(1, sizeof *r);
     hx_conn *c = (hx_conn *)calloc(1, sizeof *c);
-    if (rc < 0 || r == NULL || c == NULL) {
+    char *name = strdup(path);
+    if (rc < 0 || r == NULL || c == NULL || name == NULL) {
         close(fd);
         free(r);
         free(c);
+        free(name);
         return rc < 0 ? HCS_E_SERVICE_NOT_AVAILABLE_HR : E_OUTOFMEMORY_HR;
     }
     r->fd = fd;
@@ -394,10 +401,12 @@ static HRESULT connect_new(hx_conn **out) {
         free(r->buf);
         free(r);
         free(c);
+        free(name);
         close(fd);
         return hr;
     }
     c->fd = fd;
+    c->path = name;
     c->refs = 2; /* the reader's and the caller's */
     c->next_handle_id = 1;
     pthread_mutex_init(&c->write_lock, NULL);
@@ -407,6 +416,7 @@ static HRESULT connect_new(hx_conn **out) {
         free(r);
         pthread_mutex_destroy(&c->write_lock);
         free(c);
+        free(name);
         close(fd);
         return E_OUTOFMEMORY_HR;
     }
@@ -415,24 +425,39 @@ static HRESULT connect_new(hx_conn **out) {
 }
 
 HRESULT hx_conn_acquire(hx_conn **out) {
+    *out = NULL;
+    /* Follow the variable: a process may point it at another service (its
+     * tests do); handles made on the previous one keep using it. */
+    const char *variable = getenv("HCSAIO_EMULATOR_SOCKET");
+    char *path = strdup(variable != NULL ? variable : "");
+    if (path == NULL) {
+        return E_OUTOFMEMORY_HR;
+    }
     pthread_mutex_lock(&g_connect_mutex);
     hx_lock();
     hx_conn *c = g_current;
-    if (c != NULL) {
+    if (c != NULL && strcmp(c->path, path) == 0) {
         c->refs++;
+    } else {
+        c = NULL;
     }
     hx_unlock();
     HRESULT hr = S_OK_HR;
     if (c == NULL) {
-        hr = connect_new(&c);
+        hr = connect_new(path, &c);
         if (hr >= 0) {
             hx_lock();
+            hx_conn *previous = g_current;
             g_current = c;
             c->refs++;
+            if (previous != NULL) {
+                hx_conn_unref(previous); /* closes it if nothing uses it any more */
+            }
             hx_unlock();
         }
     }
     pthread_mutex_unlock(&g_connect_mutex);
+    free(path);
     *out = hr >= 0 ? c : NULL;
     return hr;
 }

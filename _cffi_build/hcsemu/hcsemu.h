@@ -178,6 +178,7 @@ char16_t *hx_result_error(HRESULT hr, const char *message);
 typedef struct hx_conn {
     int refs;                /* guarded */
     int fd;
+    char *path;              /* the socket it was opened on */
     int dead;                /* guarded */
     uint64_t next_handle_id; /* guarded */
     pthread_mutex_t write_lock;

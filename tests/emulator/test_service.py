@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import hcsemu_abi as abi
@@ -296,3 +297,32 @@ def test_command_line_make_base_layer(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (layer / "bin" / "sh").exists() or (layer / "usr" / "bin" / "sh").exists()
+
+
+def test_the_library_follows_the_socket_variable(
+    hcs: abi.Library, service: Service, sysid: str, tmp_path: Path
+) -> None:
+    """Pointing HCSAIO_EMULATOR_SOCKET at another service moves new calls
+    there; handles made on the first one keep working with it."""
+    first = hcs.running_system(sysid)
+    other = start_service(tmp_path / "other")
+    try:
+        os.environ["HCSAIO_EMULATOR_SOCKET"] = other.socket
+        code, listing = hcs.call(lambda op: hcs.HcsEnumerateComputeSystems(ffi.NULL, op))
+        assert code == abi.S_OK and listing == "[]"  # the other service's (empty) view
+        assert hcs.properties(first)["State"] == "Running"  # still on the first service
+        assert hcs.system_call("HcsTerminateComputeSystem", first)[0] == abi.S_OK
+        hcs.HcsCloseComputeSystem(first)
+        # Its last handle gone, the library closes the unused old connection
+        # (nothing notifies that: look, for a bounded time).
+        with ServiceClient(service.socket) as probe:
+            deadline = time.monotonic() + 30
+            while probe.status()["Clients"] > 1:
+                assert time.monotonic() < deadline, "the old connection stayed open"
+                time.sleep(0.05)
+        os.environ["HCSAIO_EMULATOR_SOCKET"] = service.socket
+        code, listing = hcs.call(lambda op: hcs.HcsEnumerateComputeSystems(ffi.NULL, op))
+        assert code == abi.S_OK and listing == "[]"  # the first one forgot the closed system
+    finally:
+        os.environ["HCSAIO_EMULATOR_SOCKET"] = service.socket
+        assert other.stop() == 0
