@@ -79,9 +79,11 @@ class BuildNative(build_ext):
             output_dir=self.build_temp,
             include_dirs=["_cffi_build/include", str(HCSEMU), str(SHIM)],
             macros=[("_GNU_SOURCE", "1")],
-            extra_postargs=["-std=gnu11", "-Wall", "-Wextra", "-O2"],
+            extra_postargs=["-std=gnu11", "-Wall", "-Wextra", "-O2", *_sanitize_flags()],
         )
-        self.compiler.link_executable(objects, "hcsemu-shim", output_dir=str(out_dir))
+        self.compiler.link_executable(
+            objects, "hcsemu-shim", output_dir=str(out_dir), extra_postargs=_sanitize_flags()
+        )
 
 
 setup(
