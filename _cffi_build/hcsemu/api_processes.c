@@ -38,8 +38,7 @@ HRESULT HcsCreateProcess(HCS_SYSTEM computeSystem, PCWSTR processParameters,
     if (h == NULL) {
         hx_handle_release(system);
         return hx_op_fail(op, dead ? HCS_E_SERVICE_DISCONNECT_HR : E_OUTOFMEMORY_HR,
-                          dead ? "The connection to the HCS emulator service was lost."
-                               : "Out of memory.");
+                          dead ? HX_DISCONNECTED : "Out of memory.");
     }
     h->system = system; /* our reference moves to the process handle */
     hx_frame f;

@@ -186,8 +186,7 @@ HRESULT hx_handle_call(const void *value, hx_kind kind, HCS_OPERATION operation,
     op->route = h; /* the handle's reference moves to the op */
     hx_unlock();
     if (handle_disconnected(h)) {
-        return hx_op_fail(op, HCS_E_SERVICE_DISCONNECT_HR,
-                          "The connection to the HCS emulator service was lost.");
+        return hx_op_fail(op, HCS_E_SERVICE_DISCONNECT_HR, HX_DISCONNECTED);
     }
     hx_frame f;
     memset(&f, 0, sizeof f);

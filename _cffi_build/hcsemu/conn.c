@@ -208,8 +208,7 @@ static void fail_pending(hx_node *list, int deliver) {
         hx_node *next = list->next;
         hx_op *op = HX_CONTAINER(list, hx_op, pending_node);
         op->result = HCS_E_SERVICE_DISCONNECT_HR;
-        op->doc = hx_result_error(HCS_E_SERVICE_DISCONNECT_HR,
-                                  "The connection to the HCS emulator service was lost.");
+        op->doc = hx_result_error(HCS_E_SERVICE_DISCONNECT_HR, HX_DISCONNECTED);
         if (op->conn != NULL) {
             hx_conn_unref(op->conn);
             op->conn = NULL;
@@ -594,6 +593,10 @@ HRESULT hx_call_sync(hx_conn *c, hx_frame *f, DWORD timeout_ms, PWSTR *result) {
     hx_op *reply;
     HRESULT hr = request_sync(c, f, timeout_ms, &reply);
     if (hr < 0) {
+        if (result != NULL && hr == HCS_E_SERVICE_DISCONNECT_HR) {
+            /* The same ResultError a request pending at the disconnect gets. */
+            *result = hx_result_error(hr, HX_DISCONNECTED);
+        }
         return hr;
     }
     hr = reply->result;

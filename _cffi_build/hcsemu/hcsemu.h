@@ -48,6 +48,7 @@ HX_DECLARE_EXPORT(CoTaskMemFree)
 #undef HX_DECLARE_EXPORT
 
 #define HX_INVALID_HANDLE_VALUE ((HANDLE)(intptr_t)-1)
+#define HX_DISCONNECTED "The connection to the HCS emulator service was lost."
 
 /* ---- intrusive hash table keyed by a 64-bit value ---- */
 

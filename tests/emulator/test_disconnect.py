@@ -124,7 +124,9 @@ def test_no_service(library: abi.Library, tmp_path: Path) -> None:
             code = library.HcsOpenComputeSystem(library.w("x"), 0x10000000, system)
             assert hr(code) == abi.HCS_E_SERVICE_NOT_AVAILABLE
     finally:
-        if previous is not None:
+        if previous is None:
+            os.environ.pop("HCSAIO_EMULATOR_SOCKET", None)
+        else:
             os.environ["HCSAIO_EMULATOR_SOCKET"] = previous
 
 
