@@ -130,6 +130,8 @@ async def _measure_one(
         finish = time.perf_counter() - start
         if pool is not None:
             pool.shutdown()
+        # Release the handles now: the next design starts from a clean slate.
+        await asyncio.gather(*(p.close() for p in processes))
     n = cfg.processes
     return Measured(
         threads_before, threads_pending, traced / n, rss_waits / n, rss_processes / n, finish
