@@ -26,7 +26,6 @@ nox.options.sessions = ["tests", "lint", "mypy"]
 nox.options.reuse_existing_virtualenvs = True
 
 
-
 def _install_package(session: nox.Session, *extras: str, env: dict[str, str] | None = None) -> None:
     """Build and install hcsaio itself (never an editable install: the
     tests must import what a user would get)."""

@@ -49,7 +49,7 @@ def _extensions() -> list[Extension]:
             include_dirs=["_cffi_build/include", str(HCSEMU)],
             define_macros=[("_GNU_SOURCE", "1")],
             extra_compile_args=flags + _sanitize_flags(),
-            extra_link_args=["-pthread"] + _sanitize_flags(),
+            extra_link_args=["-pthread", *_sanitize_flags()],
         )
     ]
 

@@ -131,7 +131,7 @@ def _compile_flags() -> tuple[list[str], list[str], list[str]]:
             "-fno-omit-frame-pointer",
             "-fno-sanitize-recover=undefined",
         ]
-        compile_args += san + ["-O1", "-g"]
+        compile_args += [*san, "-O1", "-g"]
         link_args += san
     return compile_args, link_args, ["dl", "pthread"]
 

@@ -43,7 +43,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     import hcsaio
 
     location = Path(hcsaio.__file__).resolve()
-    if location == REPO / "hcsaio" / "__init__.py" and os.environ.get("HCSAIO_ALLOW_SOURCE_TREE") != "1":
+    if (
+        location == REPO / "hcsaio" / "__init__.py"
+        and os.environ.get("HCSAIO_ALLOW_SOURCE_TREE") != "1"
+    ):
         raise pytest.UsageError(
             f"hcsaio was imported from the source tree ({location}); install it "
             "(pip install .) and run pytest from an environment that imports the installed copy"
