@@ -42,25 +42,25 @@ class ContainerSpec:
     """What a runtime needs from a ``Container`` compute-system document."""
 
     system_id: str
-    layers: tuple[str, ...] = ()          # layer folders, topmost first (HCS order)
-    scratch: str | None = None            # writable folder (overlay upper + work)
+    layers: tuple[str, ...] = ()  # layer folders, topmost first (HCS order)
+    scratch: str | None = None  # writable folder (overlay upper + work)
     mapped_directories: tuple[MappedDirectory, ...] = ()
     hostname: str | None = None
-    memory_mb: int | None = None          # Container.Memory.SizeInMB
-    processor_count: int | None = None    # Container.Processor.Count
+    memory_mb: int | None = None  # Container.Memory.SizeInMB
+    processor_count: int | None = None  # Container.Processor.Count
     processor_maximum: int | None = None  # Container.Processor.Maximum (1..10000 = % x 100)
-    processor_weight: int | None = None   # Container.Processor.Weight (0..10000)
+    processor_weight: int | None = None  # Container.Processor.Weight (0..10000)
 
 
 @dataclass(frozen=True)
 class ProcessSpec:
     """What a runtime needs from ``ProcessParameters`` (already parsed)."""
 
-    argv: tuple[str, ...]                 # CommandArgs, or CommandLine split by CommandLineToArgvW rules
+    argv: tuple[str, ...]  # CommandArgs, or CommandLine split by CommandLineToArgvW rules
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
-    user: str | None = None               # name or uid[:gid]; resolved inside the container
-    tty: bool = False                     # EmulateConsole
+    user: str | None = None  # name or uid[:gid]; resolved inside the container
+    tty: bool = False  # EmulateConsole
     console_size: tuple[int, int] | None = None  # (height, width)
 
 
