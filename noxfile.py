@@ -5,6 +5,7 @@
     nox -s mypy       mypy --strict on the package (Linux and win32)
     nox -s sanitize   C and bridge tests with AddressSanitizer + UBSan
     nox -s gen-check  regenerate the schema modules, fail on any diff
+    nox -s windows-abi  declarations vs the mingw SDK headers, cross-build, Wine
     nox -s bench      side-by-side benchmarks (ratios, not timings)
 
 Every session installs what it needs into its own virtualenv from the
@@ -52,9 +53,20 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def mypy(session: nox.Session) -> None:
-    _install_package(session, "test")
+    _install_package(session, "test", "bench")
     session.install("mypy>=1.11")
     session.run("mypy", "--strict", "-p", "hcsaio")
+    # The Windows code paths (System32 loading, Proactor stdio, socket
+    # wake-up) type-check as win32 too; the emulator is Linux-only.
+    session.run(
+        "mypy", "--config-file", str(ROOT / "tests" / "windows" / "mypy_win32.ini"), "-p", "hcsaio"
+    )
+    session.run(
+        "mypy",
+        "--strict",
+        str(ROOT / "tools" / "gen_schema.py"),
+        str(ROOT / "benchmarks" / "bench_schema.py"),
+    )
 
 
 @nox.session(name="gen-check")
@@ -136,4 +148,28 @@ def _apt_install(session: nox.Session, *packages: str) -> None:
         *missing,
         external=True,
         env={"DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
+WINDOWS_TOOLS = ("mingw-w64-x86-64-dev", "gcc-mingw-w64-x86-64", "wine64")
+
+
+@nox.session(name="windows-abi")
+def windows_abi(session: nox.Session) -> None:
+    """Windows fidelity on Linux: hcsaio's HCS/HCN/storage declarations
+    against the mingw-w64 SDK headers, the bridge cross-built with -Werror
+    and its C test under Wine, the Windows stdio classes. apt-installs
+    mingw-w64 and Wine when missing (CI is root)."""
+    _apt_install(session, *WINDOWS_TOOLS)
+    _install_package(session, "test")
+    session.run("python", str(ROOT / "tools" / "gen_abi_check.py"))
+    session.run("python", str(ROOT / "tests" / "windows" / "wine_bridge.py"))
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-ra",
+        str(ROOT / "tests" / "windows"),
+        *session.posargs,
+        env={"HCSAIO_REQUIRE_WINDOWS_TOOLS": "1"},
     )

@@ -174,8 +174,9 @@ class Dispatcher:
             self.close()
 
     def _on_eventfd(self) -> None:
-        with contextlib.suppress(BlockingIOError, InterruptedError):
-            os.eventfd_read(self._eventfd)
+        if sys.platform == "linux":  # the only platform that chooses eventfd
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                os.eventfd_read(self._eventfd)
         self.drain()
 
     # ---- tokens -----------------------------------------------------------
@@ -278,14 +279,24 @@ class _Resources:
         self.rsock: socket.socket | None = None
         self.wsock: socket.socket | None = None
         if strategy == "eventfd":
-            self.eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-            self.queue = native_queue.NativeQueue(native_queue.WAKE_EVENTFD, self.eventfd)
+            self.queue = self._open_eventfd()
         else:
             self.rsock, self.wsock = socket.socketpair()
             self.rsock.setblocking(False)
             self.wsock.setblocking(False)
+            if sys.platform == "win32":
+                # socketpair() is a loopback TCP pair there: a one-byte
+                # wake-up must not wait for Nagle behind a delayed ACK.
+                self.wsock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.queue = native_queue.NativeQueue(native_queue.WAKE_SOCKET, self.wsock.fileno())
         self.released = False
+
+    def _open_eventfd(self) -> native_queue.NativeQueue:
+        if sys.platform == "linux":
+            self.eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+            return native_queue.NativeQueue(native_queue.WAKE_EVENTFD, self.eventfd)
+        else:
+            raise RuntimeError("the eventfd wake-up exists only on Linux")
 
     def release(self) -> None:
         if self.released:

@@ -138,8 +138,8 @@ async def attach(
     if mode.interactive and process.stdin is not None:
         feeder = asyncio.create_task(_copy_input(process, process.stdin, mode.tty))
     loop = asyncio.get_running_loop()
-    watch_resize = mode.tty and sys.platform != "win32"
-    if watch_resize:
+    watch_resize = mode.tty
+    if sys.platform != "win32" and watch_resize:
         loop.add_signal_handler(signal.SIGWINCH, session.on_resize)
     interrupts.hook = session.on_signal
     exited = asyncio.create_task(process.wait())
@@ -160,7 +160,7 @@ async def attach(
                 await asyncio.wait(pumps, timeout=OUTPUT_GRACE)
     finally:
         interrupts.hook = None
-        if watch_resize:
+        if sys.platform != "win32" and watch_resize:
             loop.remove_signal_handler(signal.SIGWINCH)
         for task in background:
             task.cancel()

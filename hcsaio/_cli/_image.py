@@ -105,8 +105,9 @@ async def build_image(args: argparse.Namespace, ctx: Context) -> Image:
     if not layers and not args.host:
         if sys.platform == "win32":
             raise usage_error(args, "--layer is required on Windows (there is no default image)")
-        if can_run_real_containers():
-            layers = [str(await prepare_base_layer(ctx))]
+        else:
+            if can_run_real_containers():
+                layers = [str(await prepare_base_layer(ctx))]
     image = Image(v2.ComputeSystem())
     scratch = args.scratch
     if layers and scratch is None:

@@ -16,11 +16,12 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from typing import Final
 
-HANDLED: Final = (
-    (signal.SIGINT,) if sys.platform == "win32" else (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-)
+HANDLED: tuple[signal.Signals, ...]
+if sys.platform == "win32":
+    HANDLED = (signal.SIGINT,)
+else:
+    HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Interrupts:

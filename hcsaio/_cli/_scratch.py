@@ -30,7 +30,10 @@ from ._service_choice import ENV_SOCKET
 
 
 def _user() -> str:
-    return str(os.geteuid()) if sys.platform != "win32" else os.environ.get("USERNAME", "user")
+    if sys.platform == "win32":
+        return os.environ.get("USERNAME", "user")
+    else:
+        return str(os.geteuid())
 
 
 def _service_key(socket: str | None = None) -> str:

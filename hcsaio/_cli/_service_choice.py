@@ -39,7 +39,14 @@ def default_socket() -> str:
         path = os.path.join(runtime_dir, "hcsaio", SOCKET_NAME)
         if len(path.encode()) <= _SUN_PATH_MAX:
             return path
-    return os.path.join("/tmp", f"hcsaio-{os.geteuid()}", SOCKET_NAME)
+    return os.path.join("/tmp", f"hcsaio-{_uid()}", SOCKET_NAME)
+
+
+def _uid() -> int:
+    if sys.platform == "win32":
+        raise RuntimeError("the emulator's well-known socket exists only on Linux")
+    else:
+        return os.geteuid()
 
 
 def _private_directory(directory: str) -> bool:
@@ -47,7 +54,7 @@ def _private_directory(directory: str) -> bool:
         info = os.stat(directory)
     except OSError:
         return False
-    return info.st_uid == os.geteuid() and not info.st_mode & 0o077
+    return info.st_uid == _uid() and not info.st_mode & 0o077
 
 
 def _answers(path: str) -> bool:
@@ -56,29 +63,39 @@ def _answers(path: str) -> bool:
             return False
     except OSError:
         return False
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    probe.settimeout(2.0)
-    try:
-        probe.connect(path)
-    except OSError:
-        return False  # a socket left behind by a service that is gone
-    finally:
-        probe.close()
-    return True
+    return _connects(path)
+
+
+def _connects(path: str) -> bool:
+    if sys.platform == "win32":
+        return False
+    else:
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.settimeout(2.0)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False  # a socket left behind by a service that is gone
+        finally:
+            probe.close()
+        return True
 
 
 def choose_service() -> ServiceChoice:
     """Decide, and point the library at the well-known socket if a service
     listens there. Call before the library is loaded."""
-    if sys.platform != "linux" or os.environ.get(ENV_LIBRARY):
+    if sys.platform != "linux":
         return "native"
-    if os.environ.get(ENV_SOCKET):
-        return "configured"
-    path = default_socket()
-    if _private_directory(os.path.dirname(path)) and _answers(path):
-        os.environ[ENV_SOCKET] = path
-        return "default"
-    return "private"
+    else:
+        if os.environ.get(ENV_LIBRARY):
+            return "native"
+        if os.environ.get(ENV_SOCKET):
+            return "configured"
+        path = default_socket()
+        if _private_directory(os.path.dirname(path)) and _answers(path):
+            os.environ[ENV_SOCKET] = path
+            return "default"
+        return "private"
 
 
 PRIVATE_SERVICE_NOTE: Final = (

@@ -47,16 +47,19 @@ def raw_mode(fd: int = STDIN) -> Iterator[bool]:
     go to the container's console, which does its own echo and line
     editing); restore it however the block ends. Yields whether raw mode is
     on (False when ``fd`` is not a terminal)."""
-    if sys.platform == "win32" or not isatty(fd):
+    if sys.platform == "win32":
         yield False
-        return
-    saved = termios.tcgetattr(fd)
-    tty.setraw(fd)
-    try:
-        yield True
-    finally:
-        # TCSADRAIN: what the container already printed is shown first.
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    else:
+        if not isatty(fd):
+            yield False
+            return
+        saved = termios.tcgetattr(fd)
+        tty.setraw(fd)
+        try:
+            yield True
+        finally:
+            # TCSADRAIN: what the container already printed is shown first.
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 class FdReader:

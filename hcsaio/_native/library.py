@@ -79,11 +79,12 @@ def _open_default() -> Library:
         return load_library(forced, kind="custom")
     if sys.platform == "win32":
         return load_library("computecore.dll", kind="windows", system32_only=True)
-    from ..emulator import _launcher
+    else:
+        from ..emulator import _launcher
 
-    path = _launcher.library_path()
-    _launcher.ensure_service()
-    return load_library(path, kind="emulator")
+        path = _launcher.library_path()
+        _launcher.ensure_service()
+        return load_library(path, kind="emulator")
 
 
 def default_library() -> Library:
