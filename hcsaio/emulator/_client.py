@@ -11,8 +11,6 @@ from typing import cast
 
 from ._protocol import PROTOCOL_VERSION, Frame, FrameDecoder, Kind, encode
 
-HCS_E_SERVICE_NOT_AVAILABLE = 0x80370114
-
 
 class ServiceUnavailable(Exception):
     """No service answers on the socket."""

@@ -195,5 +195,3 @@ SERVICE_QUERY = struct(
 SERVICE_MODIFY = struct(
     {"PropertyType": string, "Settings": any_value}, required=frozenset({"PropertyType"})
 )
-
-PROCESS_QUERY = struct({"PropertyTypes": list_of(string)})

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+import struct
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -192,11 +192,6 @@ def _close_all(fds: list[int]) -> None:
 
 
 def peer_credentials(sock: socket.socket) -> Peer:
-    import struct
-
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     pid, uid, gid = struct.unpack("3i", raw)
     return Peer(pid, uid, gid)
-
-
-PeerCheck = Callable[[Peer], bool]
