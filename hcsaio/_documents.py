@@ -5,6 +5,7 @@ not in HCS."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -45,6 +46,28 @@ def to_json(document: object, type_: type[T], what: str) -> str:
     raise TypeError(
         f"{what} must be a {type_.__name__}, a dict or a JSON string, not {type(document).__name__}"
     )
+
+
+def json_object(value: object, what: str) -> dict[str, Any]:
+    """A document hcsshim's schema has no struct for (shutdown and crash
+    options, service queries), given as a dict or JSON text: checked to be a
+    JSON object, returned as a dict."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"{what} is not valid JSON: {exc}") from None
+    elif isinstance(value, Mapping):
+        value = dict(value)
+    else:
+        raise TypeError(f"{what} must be a dict or a JSON string, not {type(value).__name__}")
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a JSON object")
+    return value
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def optional_json(document: object, type_: type[T], what: str) -> str | None:

@@ -147,13 +147,13 @@ class HandleOwner:
         handle = self._require_open(name)
         self._inflight += 1
         try:
-            runner = _operation.run_checked if checked else _operation.run
-            return await runner(
+            return await _operation.run(
                 self._library,
                 name,
                 lambda op: start(handle, op),
                 timeout=timeout,
                 on_error=on_error,
+                check=checked,
                 **self._target(),
             )
         finally:

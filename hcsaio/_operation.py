@@ -78,12 +78,15 @@ async def run(
     id: str | None = None,
     pid: int | None = None,
     on_error: Callable[[T], None] | None = None,
+    check: bool = False,
 ) -> Completed[T]:
-    """Run one asynchronous HCS call to completion. Does not raise for a
-    failed HRESULT (callers decide, e.g. shutdown tolerates "already
-    stopped"); see :func:`run_checked`. If this raises after ``start``
-    returned, ``on_error`` receives what ``start`` returned (so a handle
-    created by the call, such as a new process, is closed)."""
+    """Run one asynchronous HCS call to completion.
+
+    With ``check``, a failed HRESULT raises the matching ``HcsError``;
+    without, it is returned for the caller to judge (shutdown tolerates
+    "already stopped"). If this raises after ``start`` returned,
+    ``on_error`` receives what ``start`` returned (so a handle created by
+    the call, such as a new process, is closed)."""
     _validate_timeout(timeout)
     # An operation requested from an already-cancelled scope must not start
     # an HCS call at all (it might be destructive and cannot be recalled).
@@ -125,27 +128,12 @@ async def run(
     dispatcher.pending.pop(token, None)
     native_operation.close_operation(library.index, op)
     _, _, status, document, _, info = waiter.record
-    return Completed(started, status, document, info)
-
-
-async def run_checked(
-    library: Library,
-    name: str,
-    start: Callable[[Handle], T],
-    *,
-    timeout: float | None = None,
-    id: str | None = None,
-    pid: int | None = None,
-    on_error: Callable[[T], None] | None = None,
-) -> Completed[T]:
-    """:func:`run`, raising the matching ``HcsError`` for a failed HRESULT."""
-    done = await run(library, name, start, timeout=timeout, id=id, pid=pid, on_error=on_error)
-    if failed(done.hresult):
-        _close_pipes(done.process_info)
+    if check and failed(status):
+        _close_pipes(info)
         if on_error is not None:
-            on_error(done.started)
-        raise_for(done.hresult, name, done.document, id=id, pid=pid)
-    return done
+            on_error(started)
+        raise_for(status, name, document, id=id, pid=pid)
+    return Completed(started, status, document, info)
 
 
 def _close_pipes(info: ProcessInfo | None) -> None:

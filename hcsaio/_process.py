@@ -380,7 +380,7 @@ async def _recover_process_info(
     report a spurious failure while returning a valid process; ask for the
     process information instead."""
     library = process._library
-    done = await _operation.run_checked(
+    done = await _operation.run(
         library,
         "HcsGetProcessInfo",
         lambda op: native_process.get_info(
@@ -388,6 +388,7 @@ async def _recover_process_info(
         ),
         timeout=timeout,
         id=process._container.id,
+        check=True,
     )
     if done.process_info is None:
         raise HcsError(0x8037011D, "HcsGetProcessInfo", id=process._container.id)

@@ -6,14 +6,13 @@ a slow service never stalls the event loop.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio.to_thread
 
 from ._backend import library
-from ._documents import parse, to_json
+from ._documents import compact, json_object, parse, to_json
 from ._native import service as native_service
 from .schema import v2
 
@@ -22,26 +21,16 @@ def _service_query(query: Sequence[str] | Mapping[str, Any] | str | None) -> str
     """A Service_PropertyQuery: ``["Basic"]`` or the full JSON object."""
     if query is None:
         return None
-    if isinstance(query, str):
-        try:
-            value = json.loads(query)
-        except ValueError as exc:
-            raise ValueError(f"service property query is not valid JSON: {exc}") from None
-    elif isinstance(query, Mapping):
-        value = dict(query)
-    elif isinstance(query, Sequence):
+    what = "service property query"
+    if isinstance(query, Sequence) and not isinstance(query, str):
         if not all(isinstance(t, str) and t for t in query):
             raise TypeError("service property types must be non-empty strings")
         value = {"PropertyTypes": list(query)}
     else:
-        raise TypeError(
-            f"query must be a list of property types, a dict or JSON, not {type(query).__name__}"
-        )
-    if not isinstance(value, dict) or not isinstance(value.get("PropertyTypes", []), list):
-        raise ValueError(
-            'service property query must be an object like {"PropertyTypes": ["Basic"]}'
-        )
-    return json.dumps(value, separators=(",", ":"))
+        value = json_object(query, what)
+    if not isinstance(value.get("PropertyTypes", []), list):
+        raise ValueError(f'{what} must be an object like {{"PropertyTypes": ["Basic"]}}')
+    return compact(value)
 
 
 async def service_properties(

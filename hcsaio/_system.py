@@ -9,7 +9,6 @@ hcsshim. A ``Container`` belongs to the event loop that created it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final, final
 
@@ -17,7 +16,7 @@ import anyio
 
 from . import _operation
 from ._backend import library
-from ._documents import optional_json, parse, to_json
+from ._documents import compact, json_object, optional_json, parse, to_json
 from ._events import Event, ServiceDisconnected, SystemExited
 from ._handle import Deadline, HandleOwner, hcs_deadline
 from ._ids import check_id
@@ -44,22 +43,8 @@ PropertyQueryLike = (
 
 
 def _options_json(options: Mapping[str, Any] | str | None, what: str) -> str | None:
-    """Options documents that hcsshim's schema has no struct for (shutdown,
-    crash): a dict or JSON text, checked to be a JSON object."""
-    if options is None:
-        return None
-    if isinstance(options, str):
-        try:
-            value = json.loads(options)
-        except ValueError as exc:
-            raise ValueError(f"{what} is not valid JSON: {exc}") from None
-    elif isinstance(options, Mapping):
-        value = dict(options)
-    else:
-        raise TypeError(f"{what} must be a dict or a JSON string, not {type(options).__name__}")
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be a JSON object")
-    return json.dumps(value, separators=(",", ":"))
+    """Options documents that hcsshim's schema has no struct for (shutdown, crash)."""
+    return None if options is None else compact(json_object(options, what))
 
 
 def _property_query(query: PropertyQueryLike) -> str | None:
@@ -386,13 +371,14 @@ async def create_compute_system(
         container._register(handle)
         return handle
 
-    await _operation.run_checked(
+    await _operation.run(
         lib,
         "HcsCreateComputeSystem",
         start,
         timeout=timeout,
         id=id,
         on_error=lambda _: container._release(native_system.close),
+        check=True,
     )
     return container
 
@@ -443,11 +429,12 @@ async def enumerate_compute_systems(
         )
     argument = optional_json(query, v1.ComputeSystemQuery, "compute system query")
     lib = await library()
-    done = await _operation.run_checked(
+    done = await _operation.run(
         lib,
         "HcsEnumerateComputeSystems",
         lambda op: native_system.enumerate(lib.index, argument, op),
         timeout=timeout,
+        check=True,
     )
     if not done.document:
         return []

@@ -81,7 +81,7 @@ async def test_invalid_json_from_hcs_names_the_path() -> None:
         handles.append(native_system.create(lib.index, unique_id(), bad, op))
 
     with pytest.raises(errors.InvalidJson) as info:
-        await _operation.run_checked(lib, "HcsCreateComputeSystem", start)
+        await _operation.run(lib, "HcsCreateComputeSystem", start, check=True)
     for handle in handles:
         native_system.close(lib.index, handle)
     assert info.value.hresult == 0x8037010D

@@ -36,10 +36,11 @@ class Fake:
     ffi: cffi.FFI
 
     async def create_system(self, script: str = "") -> Handle:
-        done = await _operation.run_checked(
+        done = await _operation.run(
             self.library,
             "HcsCreateComputeSystem",
             lambda op: native_system.create(self.library.index, "fake", script, op),
+            check=True,
         )
         return done.started
 

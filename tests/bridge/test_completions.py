@@ -92,11 +92,12 @@ async def test_failed_operation_raises_mapped_error_with_result_error(fake) -> N
     system = await fake.create_system()
     doc = '{"Error":-2143878907,"ErrorMessage":"not now","ErrorEvents":[{"Message":"because"}]}'
     with pytest.raises(InvalidState) as info:
-        await _operation.run_checked(
+        await _operation.run(
             fake.library,
             "HcsStartComputeSystem",
             fake.start(system, "hr=0x80370105;doc=" + doc),
             id="fake",
+            check=True,
         )
     err = info.value
     assert err.hresult == 0x80370105
@@ -110,8 +111,8 @@ async def test_synchronous_failure_raises_and_leaks_nothing(fake) -> None:
     before = fake.live()
     system = await fake.create_system()
     with pytest.raises(InvalidState):
-        await _operation.run_checked(
-            fake.library, "HcsStartComputeSystem", fake.start(system, "fail=0x80370105")
+        await _operation.run(
+            fake.library, "HcsStartComputeSystem", fake.start(system, "fail=0x80370105"), check=True
         )
     from hcsaio._native import system as native_system
 
@@ -154,12 +155,13 @@ async def test_missing_export_raises_export_not_found_naming_it(fake) -> None:
     assert not fake.library.has("HcsPauseComputeSystem")
     system = await fake.create_system()
     with pytest.raises(ExportNotFound) as info:
-        await _operation.run_checked(
+        await _operation.run(
             fake.library,
             "HcsPauseComputeSystem",
             lambda op: native_system.call(
                 "HcsPauseComputeSystem", fake.library.index, system, op, None, id="fake"
             ),
+            check=True,
         )
     assert info.value.hresult == 0x8007007F
     assert "HcsPauseComputeSystem" in str(info.value)
