@@ -105,6 +105,40 @@ async def test_closed_handle_is_refused_before_hcs(new_system) -> None:
     await system.close()  # idempotent
 
 
+@pytest.mark.parametrize(
+    ("call", "resource"),
+    [
+        (lambda s: s.save({"SaveType": "ToFile", "SaveStateFilePath": "/tmp/x"}), None),
+        (lambda s: s.crash({"Type": "CrashGuest"}), None),
+        (
+            lambda s: s.modify(
+                {
+                    "ResourcePath": "VirtualMachine/ComputeTopology/Memory/SizeInMB",
+                    "RequestType": "Update",
+                    "Settings": 512,
+                }
+            ),
+            "SizeInMB",
+        ),
+    ],
+    ids=["save", "crash", "modify"],
+)
+async def test_what_a_container_host_refuses_is_not_supported(new_system, call, resource) -> None:
+    system = await new_system()
+    with pytest.raises(errors.NotSupported) as info:
+        await call(system)
+    assert errors.is_not_supported(info.value)
+    if resource:
+        assert resource in str(info.value)
+
+
+async def test_modify_service_settings_validates_and_reports_hcs_errors() -> None:
+    with pytest.raises(SchemaError):
+        await hcsaio.modify_service_settings({"PropertyType": "NoSuchType"})
+    with pytest.raises(errors.HcsError):
+        await hcsaio.modify_service_settings({"PropertyType": "CpuGroup", "Settings": {}})
+
+
 async def test_stopped_system_refuses_processes(new_system) -> None:
     system = await new_system()
     await system.shutdown(timeout=30)
@@ -176,23 +210,46 @@ async def test_timeout_on_create_leaks_no_handle(slow) -> None:
     assert hcsaio.pending_operations() == []
 
 
-@pytest.mark.parametrize(
-    "step", ["CreateProcess", "GetProperties", "Pause", "Shutdown", "Terminate", "SignalProcess"]
-)
+STEPS = [
+    "CreateProcess",
+    "GetProperties",
+    "Pause",
+    "Resume",
+    "Shutdown",
+    "Terminate",
+    "Enumerate",
+    "SignalProcess",
+    "GetProcessProperties",
+    "ModifyProcess",
+    "OpenProcess",
+]
+
+
+@pytest.mark.parametrize("step", STEPS)
 async def test_timeout_at_each_operation(new_system, slow, step: str) -> None:
     system = await new_system()
-    proc = await system.exec("sleep", "1000")
-    await slow(**{step: 5})
+    proc = await system.exec("sleep", "1000", stdin=hcsaio.PIPE)
+    if step == "Resume":
+        await system.pause(timeout=30)
+    # open_process waits on the new handle's GetProcessProperties.
+    fault = {"OpenProcess": "GetProcessProperties"}.get(step, step)
+    await slow(**{fault: 5})
     calls = {
         "CreateProcess": lambda: system.exec("true", timeout=0.2),
         "GetProperties": lambda: system.properties(timeout=0.2),
         "Pause": lambda: system.pause(timeout=0.2),
+        "Resume": lambda: system.resume(timeout=0.2),
         "Shutdown": lambda: system.shutdown(timeout=0.2),
         "Terminate": lambda: system.terminate(timeout=0.2),
+        "Enumerate": lambda: hcsaio.enumerate_compute_systems(ids=[system.id], timeout=0.2),
         "SignalProcess": lambda: proc.signal("CtrlC", timeout=0.2),
+        "GetProcessProperties": lambda: proc.properties(timeout=0.2),
+        "ModifyProcess": lambda: proc.resize_console(80, 24, timeout=0.2),
+        "OpenProcess": lambda: system.open_process(proc.pid, timeout=0.2),
     }
-    with pytest.raises(hcsaio.HcsTimeoutError):
+    with pytest.raises(hcsaio.HcsTimeoutError) as info:
         await calls[step]()
+    assert info.value.waited is not None
     assert hcsaio.pending_operations() == []
     await slow()
     proc.kill()
