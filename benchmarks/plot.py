@@ -28,6 +28,10 @@ def _colour(label: str) -> str | None:
     return None
 
 
+def _us(x: float) -> str:
+    return f"{x:.3g} µs" if x < 1000 else f"{x / 1000:.3g} ms"
+
+
 def _percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
@@ -59,7 +63,7 @@ def plot_latencies(samples: dict[str, dict[str, list[float]]], directory: Path) 
                     ys,
                     where="post",
                     color=_colour(design),
-                    label=f"{design}\n  p50 {p50:.4g} µs, p99 {p99:.4g} µs",
+                    label=f"{design}\n  p50 {_us(p50)}, p99 {_us(p99)}",
                 )
                 ax.plot([p50], [0.5], "o", color=_colour(design), markersize=4)
             ax.set_xscale("log")

@@ -214,8 +214,10 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         if r["baseline"] is not None:
             baseline = f"{r['baseline']}: {_num(r['baseline_value'], r['unit'])}"
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-        if r["ratio"] is not None and r.get("spread") is not None:
-            ratio += f" ±{r['spread'] * 100:.0f}%"
+        spread = r.get("spread")
+        if r["ratio"] is not None and spread is not None:
+            # bimodal samples (a thread woken late or not) can swing a ratio wildly
+            ratio += f" ±{spread * 100:.0f}%" if spread < 10 else " ±>999%"
         lines.append(
             [
                 r["name"],
