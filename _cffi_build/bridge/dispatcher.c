@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bridge_internal.h"
+#include "hb_utf16.h"
 #include "platform.h"
 
 typedef struct hb_queue {
@@ -59,43 +60,10 @@ static void hb_ensure_init(void) { hb_run_once(hb_bridge_init); }
 /* ---- strings ---- */
 
 char *hb_utf16_to_utf8(const char16_t *s, size_t *len_out) {
-    size_t units = 0;
-    while (s[units] != 0) {
-        units++;
+    char *out = hb_utf16_to_utf8_n(s, hb_utf16_units(s), len_out);
+    if (out != NULL) {
+        hb_atomic_add64(&g_docs_outstanding, 1); /* hb_free takes it back */
     }
-    /* Worst case 3 bytes per UTF-16 unit (a surrogate pair is 2 units -> 4 bytes). */
-    char *out = (char *)malloc(units * 3 + 1);
-    if (out == NULL) {
-        return NULL;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < units; i++) {
-        uint32_t c = s[i];
-        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < units && s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF) {
-            c = 0x10000 + ((c - 0xD800) << 10) + (s[i + 1] - 0xDC00);
-            i++;
-        } else if (c >= 0xD800 && c <= 0xDFFF) {
-            c = 0xFFFD; /* unpaired surrogate */
-        }
-        if (c < 0x80) {
-            out[n++] = (char)c;
-        } else if (c < 0x800) {
-            out[n++] = (char)(0xC0 | (c >> 6));
-            out[n++] = (char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            out[n++] = (char)(0xE0 | (c >> 12));
-            out[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            out[n++] = (char)(0x80 | (c & 0x3F));
-        } else {
-            out[n++] = (char)(0xF0 | (c >> 18));
-            out[n++] = (char)(0x80 | ((c >> 12) & 0x3F));
-            out[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            out[n++] = (char)(0x80 | (c & 0x3F));
-        }
-    }
-    out[n] = '\0';
-    *len_out = n;
-    hb_atomic_add64(&g_docs_outstanding, 1);
     return out;
 }
 

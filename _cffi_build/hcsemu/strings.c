@@ -1,7 +1,8 @@
 /*
  * strings.c - UTF-16 (the API's PCWSTR) <-> UTF-8 (the wire), and the
  * documents the library writes itself. Returned strings come from malloc,
- * which is what the exported LocalFree/CoTaskMemFree release.
+ * which is what the exported LocalFree/CoTaskMemFree release. UTF-16 to
+ * UTF-8 is the bridge's conversion too: one copy, in include/hb_utf16.h.
  */
 #include "hcsemu.h"
 
@@ -9,49 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hb_utf16.h"
+
 char *hx_utf16_to_utf8(const char16_t *s, size_t *len_out) {
-    size_t units = 0;
-    if (s != NULL) {
-        while (s[units] != 0) {
-            units++;
-        }
-    }
+    size_t units = hb_utf16_units(s); /* NULL -> "" */
     if (units > HX_MAX_FRAME) {
         return NULL; /* no frame could carry it anyway */
     }
-    char *out = (char *)malloc(units * 3 + 1);
-    if (out == NULL) {
-        return NULL;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < units; i++) {
-        uint32_t c = s[i];
-        int high = c >= 0xD800 && c <= 0xDBFF;
-        if (high && i + 1 < units && s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF) {
-            c = 0x10000 + ((c - 0xD800) << 10) + (uint32_t)(s[i + 1] - 0xDC00);
-            i++;
-        } else if (c >= 0xD800 && c <= 0xDFFF) {
-            c = 0xFFFD; /* an unpaired surrogate has no UTF-8 form */
-        }
-        if (c < 0x80) {
-            out[n++] = (char)c;
-        } else if (c < 0x800) {
-            out[n++] = (char)(0xC0 | (c >> 6));
-            out[n++] = (char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            out[n++] = (char)(0xE0 | (c >> 12));
-            out[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            out[n++] = (char)(0x80 | (c & 0x3F));
-        } else {
-            out[n++] = (char)(0xF0 | (c >> 18));
-            out[n++] = (char)(0x80 | ((c >> 12) & 0x3F));
-            out[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            out[n++] = (char)(0x80 | (c & 0x3F));
-        }
-    }
-    out[n] = '\0';
-    *len_out = n;
-    return out;
+    return hb_utf16_to_utf8_n(s, units, len_out);
 }
 
 /* Decode one UTF-8 sequence at s[i..len); returns the code point (U+FFFD
