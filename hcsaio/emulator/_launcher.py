@@ -144,6 +144,11 @@ def _start() -> _PrivateService:
     ready_read, ready_write = os.pipe()
     command = [
         sys.executable,
+        # -P: no working directory in front of sys.path. The service must run
+        # the hcsaio this process imported (PYTHONPATH below), not a checkout
+        # the user happens to stand in: its shim or libhcsemu may be stale
+        # builds (a standby shim then printed "hcsemu-shim: bad arguments").
+        "-P",
         "-m",
         "hcsaio.emulator",
         "serve",

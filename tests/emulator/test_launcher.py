@@ -145,3 +145,34 @@ def test_a_failing_service_is_reported(tmp_path: Path) -> None:
         env={"HCSAIO_EMULATOR_MODE": "not-a-mode"},
     )
     assert result.returncode == 0 and "exited with code 2" in result.stdout, result.stderr
+
+
+def test_the_service_runs_this_hcsaio_whatever_the_working_directory(tmp_path: Path) -> None:
+    """``python examples/shell.py`` from a checkout: the service must not
+    import the checkout's hcsaio (and its possibly stale shim, which printed
+    "hcsemu-shim: bad arguments") instead of the one its user imported."""
+    (tmp_path / "hcsaio").mkdir()
+    (tmp_path / "hcsaio" / "__init__.py").write_text("raise SystemExit('the wrong hcsaio')\n")
+    script = tmp_path / "app" / "main.py"  # sys.path[0] is app/, as for examples/
+    script.parent.mkdir()
+    script.write_text(
+        textwrap.dedent(
+            """
+            from hcsaio.emulator import _launcher
+            from hcsaio.emulator._client import ServiceClient
+            with ServiceClient(_launcher.ensure_service()) as client:
+                print(client.status()["Mode"])
+            """
+        )
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "HCSAIO_EMULATOR_SOCKET"}
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "the wrong hcsaio" not in result.stderr
