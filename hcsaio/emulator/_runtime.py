@@ -125,5 +125,13 @@ class Runtime(Protocol):
     async def destroy(self) -> None:
         """Release every OS resource (mounts, cgroups, shim). Idempotent."""
 
+    async def wait_stopped(self) -> None:
+        """Return once the compute system has stopped: after ``stop`` (or
+        ``destroy``) finished, or as soon as it died on its own (a namespace
+        container whose init was killed). The service waits on it from Start
+        on and reports an ``UnexpectedExit`` when the system stopped without
+        being asked to; a runtime whose systems cannot die on their own (the
+        host runtime) returns only after ``stop``/``destroy``."""
+
 
 RuntimeFactory = Callable[[ContainerSpec], Awaitable[Runtime]]

@@ -59,6 +59,7 @@ class HostRuntime:
         self._reaped_cpu = [0, 0]  # user, kernel (100 ns) of reaped members
         self._commit_peak = 0
         self._sweep_handle: asyncio.TimerHandle | None = None
+        self._stopped = asyncio.Event()
 
     async def start(self) -> None:
         self._started_at = time.time()
@@ -75,6 +76,11 @@ class HostRuntime:
         if watchdog is not None:
             watchdog.guard(popen.pid)  # killed even if the service is
         return leader
+
+    async def wait_stopped(self) -> None:
+        """Return once ``stop`` or ``destroy`` has finished: a host system
+        has no init, so it never dies on its own."""
+        await self._stopped.wait()
 
     def _leader_exited(self, leader: HostProcess) -> None:
         self.schedule_sweep()
@@ -146,6 +152,7 @@ class HostRuntime:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wait_empty(kill=False), grace)
         await self._wait_empty(kill=True)
+        self._stopped.set()
 
     async def _wait_empty(self, *, kill: bool) -> None:
         while True:
@@ -182,6 +189,7 @@ class HostRuntime:
             self._sweep_handle.cancel()
             self._sweep_handle = None
         _lingering.discard(self)
+        self._stopped.set()
 
     async def statistics(self) -> dict[str, object]:
         live = self.sweep()

@@ -4,7 +4,7 @@ Stopping (SIGTERM, SIGINT, STOP_SERVICE, or the lifeline closing because
 the process that started the service died) always takes the same path:
 stop accepting, cancel what clients are waiting for, terminate every
 compute system (SystemExited with ExitType UnexpectedExit), close the
-clients, remove the socket.
+clients, remove the socket, release the standby container shims.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 
 from . import _watchdog
 from ._calls_system import settled
@@ -140,6 +141,17 @@ class EmulatorService:
             session.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(dispatcher.drain(), STOP_TIMEOUT)
+        await _close_standby_shims()
+
+
+async def _close_standby_shims() -> None:
+    """Kill the namespace runtime's standby shims and remove their cgroups
+    now, not at interpreter exit: the service is done with them (an embedding
+    process may live on). Never imported, never started any."""
+    launch = sys.modules.get("hcsaio.emulator._shim_launch")
+    if launch is not None:
+        # it waits for the background cgroup chores: not on the event loop
+        await asyncio.to_thread(launch.close_standby_shims)
 
 
 async def _terminate(system: ComputeSystem) -> None:

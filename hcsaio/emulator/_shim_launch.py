@@ -19,9 +19,10 @@ Both run on one daemon thread, in order. cgroup v2 needs no standby: the
 shim clone3()s processes straight into the cgroup, with no migration at all.
 
 ``HCSAIO_SHIM_STANDBY`` is how many standby shims each configuration keeps
-(default 1; 0 disables). ``close_standby_shims()`` releases them and
-``settle()`` waits for the background removals; both run at interpreter
-exit. Standby shims die with the service anyway (PR_SET_PDEATHSIG).
+(default 1; 0 disables). ``close_standby_shims()`` releases them (the
+service calls it when it stops) and ``settle()`` waits for the background
+removals; both run at interpreter exit too. Standby shims die with the
+service anyway (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations

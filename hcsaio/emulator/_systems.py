@@ -123,11 +123,11 @@ class ComputeSystem:
             self._watch_unexpected_exit()
 
     def _watch_unexpected_exit(self) -> None:
-        # A runtime whose container can die on its own (the namespace
-        # runtime's init) offers wait_stopped(); the host runtime cannot.
-        wait_stopped = getattr(self.runtime, "wait_stopped", None)
-        if wait_stopped is not None:
-            self._exit_watch = asyncio.create_task(self._unexpected_exit(wait_stopped()))
+        # A namespace container stops on its own when its init dies; the
+        # stops the service asks for itself are not unexpected.
+        self._exit_watch = asyncio.create_task(
+            self._unexpected_exit(self._runtime().wait_stopped())
+        )
 
     async def _unexpected_exit(self, stopped: Awaitable[None]) -> None:
         await stopped

@@ -123,3 +123,22 @@ async def test_statistics_shape() -> None:
     finally:
         await runtime.destroy()
         await runtime.destroy()  # idempotent
+
+
+async def test_wait_stopped_returns_once_stopped() -> None:
+    """The contract's wait_stopped(): a host system never dies on its own,
+    so it returns once stop() has finished (and after destroy())."""
+    runtime = HostRuntime(ContainerSpec(system_id="unit"))
+    await runtime.start()
+    try:
+        await runtime.spawn(ProcessSpec(argv=("sleep", "60"), env=ENV), Stdio(None, None, None))
+        waiting = asyncio.create_task(runtime.wait_stopped())
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        await runtime.stop(grace=None)
+        await asyncio.wait_for(waiting, 10)
+    finally:
+        await runtime.destroy()
+    destroyed = HostRuntime(ContainerSpec(system_id="unit"))
+    await destroyed.destroy()
+    await asyncio.wait_for(destroyed.wait_stopped(), 10)

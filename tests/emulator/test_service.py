@@ -214,6 +214,35 @@ def test_sigterm_terminates_every_system(service: Service, hcs: abi.Library, sys
     hcs.HcsCloseComputeSystem(system)
 
 
+def test_stopping_releases_the_standby_shims(tmp_path: Path) -> None:
+    """The service's own shutdown closes the standby container shims, not
+    only the interpreter's exit (a process running the service may go on)."""
+    script = """
+import asyncio, sys
+from hcsaio.emulator import _shim_launch
+from hcsaio.emulator._service import EmulatorService
+calls = []
+original = _shim_launch.close_standby_shims
+_shim_launch.close_standby_shims = lambda: (calls.append(1), original())[1]
+async def main():
+    service = EmulatorService(sys.argv[1], "host")
+    asyncio.get_running_loop().call_later(0.2, service.request_stop)
+    await service.run()
+asyncio.run(main())
+print("closed" if calls else "still open")
+"""
+    directory = tmp_path / "svc"
+    directory.mkdir(mode=0o700)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(directory / "hcs.sock")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "closed"
+
+
 def test_service_properties_and_settings(hcs: abi.Library) -> None:
     out = ffi.new("PWSTR *")
     for query in (None, "", '{"PropertyTypes": ["Basic"]}'):
