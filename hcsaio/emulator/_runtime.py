@@ -88,7 +88,9 @@ class SpawnedProcess(Protocol):
         """Wait for exit; returns the exit code (128 + signal if killed)."""
 
     def signal(self, signum: int) -> None:
-        """Deliver a signal; a process that already exited is not an error."""
+        """Deliver a signal to the process's group (every spawned process
+        leads its own session and group, so a shell's children get it too);
+        a process that already exited is not an error, and is not signalled."""
 
 
 class Runtime(Protocol):

@@ -8,7 +8,8 @@ requests over a SOCK_SEQPACKET socket (protocol: ``_shim_protocol``). No
 Python runs inside the container.
 
 Every container process is a child of the shim, so exits are reported by the
-one process that can reap them, and signals never race pid reuse. Pause is
+one process that can reap them, and signals (to the process group, as in
+host mode) never race pid reuse. Pause is
 the cgroup freezer. On cgroup v2 the shim stays outside the cgroup (it
 clone3()s processes into it); on v1 its children inherit its cgroups, so it
 is frozen too and the runtime thaws before stopping or releasing. Lifetimes
@@ -162,6 +163,8 @@ class NamespaceProcess:
         return await asyncio.shield(self._exit)
 
     def signal(self, signum: int) -> None:
+        """Signal the process group (the process leads its own session);
+        nothing once the process has exited."""
         if not self._exit.done():
             self._runtime._send_signal(self._host_pid, signum)
 

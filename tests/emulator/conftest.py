@@ -122,3 +122,26 @@ def service_children(svc: Service) -> list[int]:
     for task in os.listdir(f"/proc/{pid}/task"):
         found += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
     return [child for child in found if child != watchdog]
+
+
+@pytest.fixture(scope="session")
+def base_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root filesystem built from the host, for real (namespace) containers."""
+    if not is_root():
+        pytest.skip("real containers need root (CI runs as root)")
+    from hcsaio.emulator._baselayer import make_base_layer
+
+    layer = Path(
+        os.environ.get("HCSAIO_TEST_BASE_LAYER") or tmp_path_factory.mktemp("layer") / "base"
+    )
+    make_base_layer(str(layer))
+    return layer
+
+
+def layered_document(layer: Path, scratch: Path) -> dict[str, object]:
+    """A document a root service runs as a real container (namespace mode)."""
+    return abi.container_doc(
+        Container={
+            "Storage": {"Layers": [{"Id": "base", "Path": str(layer)}], "Path": str(scratch)}
+        }
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import hcsemu_abi as abi
 import pytest
-from conftest import Service, is_root, service_children, start_service
+from conftest import Service, is_root, layered_document, service_children, start_service
 from hcsemu_abi import ffi
 
 ServiceFactory = Callable[..., Service]
@@ -36,14 +36,6 @@ def service_with(tmp_path: Path) -> Iterator[ServiceFactory]:
         os.environ.pop("HCSAIO_EMULATOR_SOCKET", None)
     else:
         os.environ["HCSAIO_EMULATOR_SOCKET"] = previous
-
-
-def layered_document(layer: Path, scratch: Path) -> dict[str, object]:
-    return abi.container_doc(
-        Container={
-            "Storage": {"Layers": [{"Id": "base", "Path": str(layer)}], "Path": str(scratch)}
-        }
-    )
 
 
 def mode_of(library: abi.Library, system_id: str, document: dict[str, object]) -> dict[str, object]:
@@ -83,19 +75,6 @@ def test_unprivileged_layered_documents_run_on_the_host(
     props = mode_of(library, sysid, layered_document(tmp_path, tmp_path))
     assert props["EmulatorMode"] == "host"
     assert "not root" in str(props["EmulatorNote"])
-
-
-@pytest.fixture(scope="session")
-def base_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not is_root():
-        pytest.skip("real containers need root (CI runs as root)")
-    from hcsaio.emulator._baselayer import make_base_layer
-
-    layer = Path(
-        os.environ.get("HCSAIO_TEST_BASE_LAYER") or tmp_path_factory.mktemp("layer") / "base"
-    )
-    make_base_layer(str(layer))
-    return layer
 
 
 @pytest.mark.privileged

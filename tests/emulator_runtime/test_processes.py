@@ -195,6 +195,27 @@ async def test_signals_reach_the_process(container: NamespaceRuntime) -> None:
     proc.signal(signal.SIGKILL)  # after exit: not an error
 
 
+async def _images(container: NamespaceRuntime) -> list[str]:
+    return [str(p["ImageName"]) for p in await container.process_list()]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+async def test_signals_reach_the_process_group(container: NamespaceRuntime, signum: int) -> None:
+    """As in host mode and PROTOCOL.md (CtrlC, TerminateProcess): the whole
+    process group, so a shell's foreground child dies with the shell."""
+    proc, out_r, err_r = await spawn_piped(container, ["sh", "-c", "sleep 987; echo after"])
+    async with asyncio.timeout(30):
+        while "sleep" not in await _images(container):
+            await asyncio.sleep(0.01)
+    proc.signal(signum)
+    async with asyncio.timeout(10):
+        out, _, code = await asyncio.gather(read_all(out_r), read_all(err_r), proc.wait())
+    assert (code, out) == (128 + signum, b"")
+    async with asyncio.timeout(10):  # nothing was left behind in the container
+        while await _images(container) != ["hcsemu-init"]:
+            await asyncio.sleep(0.02)
+
+
 async def test_many_processes_at_once(container: NamespaceRuntime) -> None:
     results = await asyncio.gather(*(sh(container, f"echo {i}; exit {i % 7}") for i in range(40)))
     for i, r in enumerate(results):

@@ -644,9 +644,12 @@ static void handle_ctl(void)
             break;
         memcpy(&r, body, sizeof r);
         if (h.type == SHIM_MSG_SIGNAL) {
-            /* only a child we have not reaped: its pid cannot have been reused */
+            /* only a child we have not reaped: its pid, which is its process
+             * group's id (spawn.c makes it a session leader), cannot have
+             * been reused. The whole group, as HCS; one still starting may
+             * not lead its group yet. */
             struct child *c = children_find(r.host_pid);
-            if (c && !c->reaped)
+            if (c && !c->reaped && kill(-c->host_pid, r.signum) < 0 && errno == ESRCH)
                 kill(c->host_pid, r.signum);
         } else if (!init_dead) {
             char m[1 + sizeof(int32_t)];

@@ -30,7 +30,9 @@
  * SHIM_SPAWN_STD* flag is set, in stdin, stdout, stderr order.
  * Reply: SHIM_MSG_SPAWNED with the same seq. */
 #define SHIM_MSG_SPAWN 1
-/* body: struct shim_signal_req. No reply; unknown or exited pids are ignored. */
+/* body: struct shim_signal_req: the signal goes to the process's group (every
+ * spawned process leads its own session and group, see spawn.c), as HCS and
+ * the host runtime do. No reply; unknown or exited pids are ignored. */
 #define SHIM_MSG_SIGNAL 2
 /* body: struct shim_signal_req (pid ignored): init sends the signal to every
  * other process of the container. Reply: SHIM_MSG_IDLE (same seq) once no
