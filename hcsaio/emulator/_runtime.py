@@ -68,7 +68,8 @@ class ProcessSpec:
 class Stdio:
     """The child's ends of its standard streams, as fds the runtime dups into
     place (it must not close them; the service does). ``None`` means
-    /dev/null. With a tty all three are the pty slave."""
+    /dev/null. With a tty all three are the pty slave (from
+    ``Runtime.open_console``)."""
 
     stdin: int | None
     stdout: int | None
@@ -103,6 +104,14 @@ class Runtime(Protocol):
     async def spawn(self, spec: ProcessSpec, stdio: Stdio) -> SpawnedProcess:
         """Start a process. ``FileNotFoundError``/``PermissionError`` for a
         missing or non-executable program, ``ValueError`` for bad specs."""
+
+    async def open_console(self) -> tuple[int, int]:
+        """A new pseudo-terminal for an ``EmulateConsole`` process: ``(master,
+        slave)``, both close-on-exec, owned by the caller. The slave must be
+        a terminal the process can name where it runs (``ttyname``: a
+        container's processes see their own /dev/pts, not the host's), and
+        is what ``spawn`` then gets as all three ``Stdio`` fds. Raises
+        ``RuntimeError``/``OSError`` when none can be opened."""
 
     async def pause(self) -> None: ...
 

@@ -77,6 +77,10 @@ class HostRuntime:
             watchdog.guard(popen.pid)  # killed even if the service is
         return leader
 
+    async def open_console(self) -> tuple[int, int]:
+        # the processes see the host's /dev/pts: a pty of it is theirs
+        return os.openpty()
+
     async def wait_stopped(self) -> None:
         """Return once ``stop`` or ``destroy`` has finished: a host system
         has no init, so it never dies on its own."""

@@ -9,14 +9,15 @@ Python runs inside the container.
 
 Every container process is a child of the shim, so exits are reported by the
 one process that can reap them, and signals (to the process group, as in
-host mode) never race pid reuse. Pause is
-the cgroup freezer. On cgroup v2 the shim stays outside the cgroup (it
-clone3()s processes into it); on v1 its children inherit its cgroups, so it
-is frozen too and the runtime thaws before stopping or releasing. Lifetimes
-are chained: the shim dies with the service (PR_SET_PDEATHSIG, socket EOF),
-init dies with the shim, and the kernel kills the pid namespace with its
-init, so nothing outlives the service, and the mounts vanish with the mount
-namespace.
+host mode) never race pid reuse. Consoles are ptys of the container's own
+devpts, opened by the shim and passed back, so a console process finds its
+terminal under its /dev/pts. Pause is the cgroup freezer. On cgroup v2 the
+shim stays outside the cgroup (it clone3()s processes into it); on v1 its
+children inherit its cgroups, so it is frozen too and the runtime thaws
+before stopping or releasing. Lifetimes are chained: the shim dies with the
+service (PR_SET_PDEATHSIG, socket EOF), init dies with the shim, and the
+kernel kills the pid namespace with its init, so nothing outlives the
+service, and the mounts vanish with the mount namespace.
 """
 
 from __future__ import annotations
@@ -102,6 +103,11 @@ def exit_code(status: int) -> int:
     """Wait status -> exit code, ``128 + signal`` when killed."""
     code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 def _reap_zombie(pid: int) -> None:
@@ -207,6 +213,7 @@ class NamespaceRuntime:
         self._ready: asyncio.Future[int] | None = None
         self._cgroup_job: asyncio.Future[Any] | None = None
         self._spawns: dict[int, asyncio.Future[NamespaceProcess]] = {}
+        self._consoles: dict[int, asyncio.Future[tuple[int, int]]] = {}
         self._abandoned: set[int] = set()
         self._idle: dict[int, asyncio.Future[None]] = {}
         self._processes: dict[int, NamespaceProcess] = {}
@@ -237,6 +244,24 @@ class NamespaceRuntime:
     async def wait_stopped(self) -> None:
         """Return once the container's init is gone (stopped, or died)."""
         await self._dead.wait()
+
+    async def open_console(self) -> tuple[int, int]:
+        """A pty of the container's devpts (the shim opens it there)."""
+        if not self.running:
+            raise RuntimeError(f"container {self.spec.system_id} is not running")
+        seq = next(self._seq)
+        reply: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
+        self._consoles[seq] = reply
+        try:
+            self._send(proto.encode_open_pty(seq))
+            return await reply
+        except asyncio.CancelledError:
+            # unanswered: _on_pty closes the fds when they come
+            if reply.done() and not reply.cancelled() and reply.exception() is None:
+                _close_all(list(reply.result()))
+            raise
+        finally:
+            self._consoles.pop(seq, None)
 
     async def start(self) -> None:
         if self._state is not _State.NEW:
@@ -537,19 +562,28 @@ class NamespaceRuntime:
     def _on_readable(self) -> None:
         sock = self._sock
         while sock is not None:
+            fds: list[int] = []
             try:
-                data = sock.recv(4096)
+                data, fds, _, _ = socket.recv_fds(sock, 4096, 2, socket.MSG_CMSG_CLOEXEC)
             except BlockingIOError:
                 return
             except OSError:
                 data = b""
             if not data:
+                _close_all(fds)
                 self._on_eof()
                 return
             try:
-                self._dispatch(proto.decode(data))
+                event = proto.decode(data)
             except proto.ProtocolError as exc:
+                _close_all(fds)
                 self._fail_waiters(RuntimeError(str(exc)))
+                continue
+            if isinstance(event, proto.Pty):
+                self._on_pty(event, fds)  # takes the fds
+                continue
+            _close_all(fds)  # only a PTY carries any
+            self._dispatch(event)
 
     def _dispatch(self, event: proto.Event) -> None:
         if isinstance(event, proto.Exited):
@@ -585,6 +619,19 @@ class NamespaceRuntime:
             proc.signal(signal.SIGKILL)
         else:
             waiter.set_result(proc)
+
+    def _on_pty(self, event: proto.Pty, fds: list[int]) -> None:
+        waiter = self._consoles.get(event.seq)
+        if waiter is None or waiter.done():
+            _close_all(fds)  # its open_console() was cancelled
+        elif event.errno:
+            _close_all(fds)
+            waiter.set_exception(OSError(event.errno, os.strerror(event.errno)))
+        elif len(fds) != 2:
+            _close_all(fds)
+            waiter.set_exception(RuntimeError("the shim sent no pty"))
+        else:
+            waiter.set_result((fds[0], fds[1]))
 
     def _spawn_error(self, event: proto.Spawned) -> Exception:
         err, stage = event.errno, event.stage
@@ -638,6 +685,9 @@ class NamespaceRuntime:
         for spawn in self._spawns.values():
             if not spawn.done():
                 spawn.set_exception(exc)
+        for console in self._consoles.values():
+            if not console.done():
+                console.set_exception(exc)
         for idle in self._idle.values():
             if not idle.done():
                 idle.set_exception(exc)

@@ -17,6 +17,7 @@ MSG_SIGNAL = 2
 MSG_SIGNAL_ALL = 3
 MSG_KILL = 4
 MSG_CONFIGURE = 5
+MSG_OPEN_PTY = 6
 # replies and events: shim -> runtime
 MSG_READY = 100
 MSG_SETUP_ERROR = 101
@@ -25,6 +26,7 @@ MSG_EXITED = 103
 MSG_IDLE = 104
 MSG_DEAD = 105
 MSG_JOINED = 106
+MSG_PTY = 107
 
 SPAWN_TTY = 0x1
 SPAWN_STDIN = 0x2
@@ -100,7 +102,16 @@ class Joined:
     pass
 
 
-Event = Ready | SetupError | Spawned | Exited | Idle | Dead | Joined
+@dataclass(frozen=True)
+class Pty:
+    """The answer to OPEN_PTY: on success (errno 0) the master and the slave
+    came with it as SCM_RIGHTS."""
+
+    seq: int
+    errno: int
+
+
+Event = Ready | SetupError | Spawned | Exited | Idle | Dead | Joined | Pty
 
 
 def _cstr(value: str, what: str) -> bytes:
@@ -158,6 +169,10 @@ def encode_kill(seq: int) -> bytes:
     return HEADER.pack(MSG_KILL, seq)
 
 
+def encode_open_pty(seq: int) -> bytes:
+    return HEADER.pack(MSG_OPEN_PTY, seq)
+
+
 def decode(msg: bytes) -> Event:
     if len(msg) < HEADER.size:
         raise ProtocolError(f"short message from the shim: {msg!r}")
@@ -179,6 +194,8 @@ def decode(msg: bytes) -> Event:
             return Dead(*DEAD.unpack_from(body))
         if kind == MSG_JOINED:
             return Joined()
+        if kind == MSG_PTY:
+            return Pty(seq, *ERRNO.unpack_from(body))
     except struct.error as exc:
         raise ProtocolError(f"malformed message {kind} from the shim: {exc}") from exc
     raise ProtocolError(f"unknown message type {kind} from the shim")

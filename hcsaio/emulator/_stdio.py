@@ -7,9 +7,11 @@ Windows caller owns the pipe handles of HCS_PROCESS_INFORMATION.
 
 With ``EmulateConsole`` the child gets a pty slave as stdin, stdout and
 stderr; the client's stdin is the pty master and its stdout a dup of it
-(stderr is merged, as with ConPTY). The service keeps one more dup of the
-master, the *console*, for ConsoleSize requests until the process exits or
-the client asks ``CloseHandle``.
+(stderr is merged, as with ConPTY). The pty comes from the runtime
+(``Runtime.open_console``: a container's process must find its terminal in
+its own /dev/pts). The service keeps the master itself, the *console*, for
+ConsoleSize requests until the process exits or the client asks
+``CloseHandle``.
 """
 
 from __future__ import annotations
@@ -56,17 +58,25 @@ class StdioPlan:
         self.console = None
 
 
-def make_stdio(request: ProcessRequest) -> StdioPlan:
+def make_stdio(request: ProcessRequest, console: tuple[int, int] | None = None) -> StdioPlan:
+    """The plan for ``request``; with ``EmulateConsole``, ``console`` is the
+    runtime's ``(master, slave)`` pty, which the plan owns from here on."""
     if request.spec.tty:
-        master, slave = os.openpty()  # both non-inheritable
-        if request.spec.console_size:
-            set_console_size(master, *request.spec.console_size)
-        console_ends = [
-            os.dup(master) if request.stdin else None,
-            os.dup(master) if request.stdout else None,
-            None,
-        ]
-        return StdioPlan(Stdio(slave, slave, slave), console_ends, master, [slave])
+        if console is None:
+            raise ValueError("EmulateConsole needs a pty from the runtime")
+        master, slave = console
+        plan = StdioPlan(Stdio(slave, slave, slave), [None, None, None], master, [slave])
+        try:
+            if request.spec.console_size:
+                set_console_size(master, *request.spec.console_size)
+            if request.stdin:
+                plan.client[0] = os.dup(master)  # non-inheritable
+            if request.stdout:
+                plan.client[1] = os.dup(master)
+        except BaseException:
+            plan.close_all()
+            raise
+        return plan
     child: list[int | None] = [None, None, None]
     client: list[int | None] = [None, None, None]
     for index, wanted in enumerate((request.stdin, request.stdout, request.stderr)):

@@ -216,9 +216,16 @@ class ComputeSystem:
         closes them)."""
         async with self._transition(request):
             self._require(State.RUNNING)
-            plan = make_stdio(params)
+            runtime = self._runtime()
             try:
-                spawned = await self._runtime().spawn(params.spec, plan.child)
+                # the runtime's pty: a container's process must find it in its /dev/pts
+                console = await runtime.open_console() if params.spec.tty else None
+            except (RuntimeError, OSError) as err:
+                program = params.spec.argv[0]
+                raise HcsFailure(E_FAIL, f"No console for {program!r}: {err}") from None
+            plan = make_stdio(params, console)
+            try:
+                spawned = await runtime.spawn(params.spec, plan.child)
             except BaseException as err:
                 plan.close_all()
                 if isinstance(err, Exception):

@@ -142,3 +142,14 @@ async def test_wait_stopped_returns_once_stopped() -> None:
     destroyed = HostRuntime(ContainerSpec(system_id="unit"))
     await destroyed.destroy()
     await asyncio.wait_for(destroyed.wait_stopped(), 10)
+
+
+async def test_console_is_a_host_pty() -> None:
+    runtime = HostRuntime(ContainerSpec(system_id="unit"))
+    master, slave = await runtime.open_console()
+    try:
+        assert os.isatty(master) and os.ttyname(slave).startswith("/dev/pts/")
+        assert not os.get_inheritable(master) and not os.get_inheritable(slave)
+    finally:
+        os.close(master)
+        os.close(slave)

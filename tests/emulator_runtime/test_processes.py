@@ -216,6 +216,45 @@ async def test_signals_reach_the_process_group(container: NamespaceRuntime, sign
             await asyncio.sleep(0.02)
 
 
+async def test_console_from_the_container(container: NamespaceRuntime) -> None:
+    """A console the runtime opens lives in the container's own devpts: the
+    process finds its terminal under its /dev/pts (ttyname works)."""
+    master, slave = await container.open_console()
+    try:
+        proc = await container.spawn(
+            ProcessSpec(
+                argv=("sh", "-c", "tty; stty size; ls /dev/pts"),
+                env=DEFAULT_ENV,
+                tty=True,
+                console_size=(33, 120),
+            ),
+            Stdio(slave, slave, slave),
+        )
+    finally:
+        os.close(slave)
+    async with asyncio.timeout(30):
+        code = await proc.wait()
+        out = await asyncio.to_thread(_drain_pty, master)
+    lines = out.split()
+    assert code == 0, out
+    assert lines[0].startswith("/dev/pts/") and lines[1:3] == ["33", "120"], out
+    assert lines[0].removeprefix("/dev/pts/") in lines[3:]
+
+
+async def test_a_console_nobody_waits_for_is_closed(container: NamespaceRuntime) -> None:
+    task = asyncio.create_task(container.open_console())
+    await asyncio.sleep(0)  # sent, not yet answered
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # answered in order: the cancelled request's pty came back before this one
+    for fd in await container.open_console():
+        os.close(fd)
+    async with asyncio.timeout(10):  # and was closed: no pty is left
+        while (await run(container, ["ls", "/dev/pts"])).text.split() != ["ptmx"]:
+            await asyncio.sleep(0.05)
+
+
 async def test_many_processes_at_once(container: NamespaceRuntime) -> None:
     results = await asyncio.gather(*(sh(container, f"echo {i}; exit {i % 7}") for i in range(40)))
     for i, r in enumerate(results):

@@ -88,7 +88,9 @@ def test_decode() -> None:
     assert proto.decode(h(proto.MSG_DEAD, 0) + proto.DEAD.pack(9)) == proto.Dead(9)
     err = proto.decode(h(proto.MSG_SETUP_ERROR, 0) + struct.pack("=i", 2) + b"no such layer")
     assert err == proto.SetupError(2, "no such layer")
-    for bad in (b"", h(999, 0), h(proto.MSG_SPAWNED, 1) + b"\0"):
+    assert proto.decode(h(proto.MSG_PTY, 4) + struct.pack("=i", 0)) == proto.Pty(4, 0)
+    assert proto.encode_open_pty(4) == h(proto.MSG_OPEN_PTY, 4)
+    for bad in (b"", h(999, 0), h(proto.MSG_SPAWNED, 1) + b"\0", h(proto.MSG_PTY, 1)):
         with pytest.raises(proto.ProtocolError):
             proto.decode(bad)
 

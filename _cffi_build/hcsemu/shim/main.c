@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -50,6 +51,7 @@ static pid_t init_pid = -1;
 static int init_dead;
 static int init_status;
 static int cgroup_dirfd = -1;  /* v2 */
+static int pts_dirfd = -1;     /* the container's /dev/pts, for SHIM_MSG_OPEN_PTY */
 static char oom_restore[16];   /* v1: the oom_score_adj the children get back */
 static size_t n_live; /* forked and not yet reaped */
 /*
@@ -69,7 +71,9 @@ static unsigned char msgbuf[SHIM_MAX_MSG];
 
 /* ---- sending ---------------------------------------------------------- */
 
-static void send_msg(uint32_t type, uint32_t seq, const void *body, size_t len)
+/* One datagram; nfds (at most 2) descriptors ride along as SCM_RIGHTS. */
+static void send_msg_fds(uint32_t type, uint32_t seq, const void *body, size_t len, const int *fds,
+                         size_t nfds)
 {
     if (ctl_closed)
         return;
@@ -80,12 +84,35 @@ static void send_msg(uint32_t type, uint32_t seq, const void *body, size_t len)
     memcpy(buf, &h, sizeof h);
     if (len)
         memcpy(buf + sizeof h, body, len);
-    while (send(ctl, buf, sizeof h + len, MSG_NOSIGNAL) < 0) {
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * 2)];
+    } cbuf;
+    struct iovec iov = {buf, sizeof h + len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > 2)
+        nfds = 2;
+    if (nfds) {
+        memset(&cbuf, 0, sizeof cbuf);
+        mh.msg_control = cbuf.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+    }
+    while (sendmsg(ctl, &mh, MSG_NOSIGNAL) < 0) {
         if (errno == EINTR)
             continue;
         ctl_closed = 1; /* the runtime is gone; the loop takes everything down */
         return;
     }
+}
+
+static void send_msg(uint32_t type, uint32_t seq, const void *body, size_t len)
+{
+    send_msg_fds(type, seq, body, len, NULL, 0);
 }
 
 static void send_setup_error(const char *msg) __attribute__((noreturn));
@@ -376,6 +403,10 @@ static void setup(int *sfd_out)
         send_setup_error(err);
     }
     shim_debug("init ready");
+    /* init has pivoted (our root moved with it) and mounted the container's
+     * devpts; nothing of the image has run yet, so this is that devpts.
+     * Consoles come from it (SHIM_MSG_OPEN_PTY); -1 makes them fail. */
+    pts_dirfd = open("/dev/pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct shim_ready r = {init_pid};
     send_msg(SHIM_MSG_READY, 0, &r, sizeof r);
 }
@@ -587,6 +618,45 @@ static void handle_spawn(uint32_t seq, const unsigned char *body, size_t len, co
     spawned_since_query = 1;
 }
 
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+/* The slave of a fresh master, without a path lookup where the kernel
+ * allows it (4.13+), else by its number in the same devpts. */
+static int open_pty_peer(int master)
+{
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave >= 0 || (errno != EINVAL && errno != ENOTTY))
+        return slave;
+    unsigned int n;
+    if (ioctl(master, TIOCGPTN, &n) < 0)
+        return -1;
+    char name[16];
+    snprintf(name, sizeof name, "%u", n);
+    return openat(pts_dirfd, name, O_RDWR | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* A console for a process of the container: a pty of the container's own
+ * devpts, so the process finds its terminal under /dev/pts. The master and
+ * the slave go to the runtime; the spawn that follows brings the slave back. */
+static void handle_open_pty(uint32_t seq)
+{
+    int fds[2] = {-1, -1};
+    int32_t err = 0;
+    int unlock = 0;
+    if (pts_dirfd < 0) {
+        err = ENODEV;
+    } else if ((fds[0] = openat(pts_dirfd, "ptmx", O_RDWR | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+               ioctl(fds[0], TIOCSPTLCK, &unlock) < 0 || (fds[1] = open_pty_peer(fds[0])) < 0) {
+        err = errno ? errno : EIO;
+    }
+    send_msg_fds(SHIM_MSG_PTY, seq, &err, sizeof err, fds, err ? 0 : 2);
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
 static void handle_ctl(void)
 {
     union {
@@ -666,6 +736,9 @@ static void handle_ctl(void)
     case SHIM_MSG_KILL:
         if (!init_dead)
             kill(init_pid, SIGKILL);
+        break;
+    case SHIM_MSG_OPEN_PTY:
+        handle_open_pty(h.seq);
         break;
     default:
         break;

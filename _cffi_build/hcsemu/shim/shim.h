@@ -46,6 +46,11 @@
  * shim started with --standby; must be its first message. */
 #define SHIM_MSG_CONFIGURE 5
 
+/* no body: a new pseudo-terminal from the container's own devpts, for a
+ * console process (its slave is then a /dev/pts/N inside the container, so
+ * ttyname() works there). Reply: SHIM_MSG_PTY with the same seq. */
+#define SHIM_MSG_OPEN_PTY 6
+
 /* ---- replies and events: shim -> runtime ------------------------------ */
 
 /* body: struct shim_ready. */
@@ -66,6 +71,9 @@
 /* no body: a standby shim is in its cgroups (the runtime may now rename
  * them) and waits for SHIM_MSG_CONFIGURE. */
 #define SHIM_MSG_JOINED 106
+/* body: int32 errno, 0 on success; then SCM_RIGHTS carries the master and the
+ * slave, in that order (both close-on-exec, the runtime owns them). */
+#define SHIM_MSG_PTY 107
 
 /* spawn flags */
 #define SHIM_SPAWN_TTY 0x1u     /* make stdin the controlling terminal */
