@@ -1,5 +1,5 @@
-"""Helpers shared by the command-line tests (imported by name: conftest puts
-this directory on sys.path, as tests/emulator does for its helpers)."""
+"""Helpers shared by the command-line tests (imported with relative imports,
+as tests/emulator does for its helpers)."""
 
 from __future__ import annotations
 

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from cli_helpers import (  # noqa: E402
+from .cli_helpers import (
     Cli,
     cli_env,
     run_cli,
@@ -29,6 +25,8 @@ from cli_helpers import (  # noqa: E402
     start_service,
     stop_service,
 )
+
+HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="session")

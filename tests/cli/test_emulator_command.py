@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import cli_env, is_root, needs_root, run_cli, short_tmp, stop_service
+
+from .cli_helpers import cli_env, is_root, needs_root, run_cli, short_tmp, stop_service
 
 
 @pytest.fixture
@@ -107,7 +108,7 @@ def test_without_a_service_commands_say_they_use_a_private_one(
 def test_a_socket_in_a_directory_open_to_others_is_not_trusted(
     runtime_dir: Path, tmp_path: Path
 ) -> None:
-    from cli_helpers import start_service
+    from .cli_helpers import start_service
 
     shared = runtime_dir / "hcsaio"
     process, path = start_service(shared)

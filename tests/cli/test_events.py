@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import SOCKET_ENV, Cli, service_clients, wait_until_connected
 
 from hcsaio.schema import convert, v2
+
+from .cli_helpers import SOCKET_ENV, Cli, service_clients, wait_until_connected
 
 
 @pytest.fixture

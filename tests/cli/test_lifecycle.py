@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cli_helpers import Cli
-
 from hcsaio.schema import decode, v2
+
+from .cli_helpers import Cli
 
 
 def state(cli: Cli, name: str) -> str:

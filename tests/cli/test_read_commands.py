@@ -11,9 +11,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from cli_helpers import Cli, needs_root
-
 from hcsaio.schema import decode, v2
+
+from .cli_helpers import Cli, needs_root
 
 
 def table(text: str) -> tuple[list[str], list[list[str]]]:

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_helpers import SOCKET_ENV, Cli, needs_root
 
 from hcsaio.schema import decode, v2
+
+from .cli_helpers import SOCKET_ENV, Cli, needs_root
 
 
 def listed_ids(cli: Cli) -> list[str]:
@@ -162,7 +163,7 @@ def test_host_mode_runs_on_the_host(cli: Cli) -> None:
 
 
 def test_a_private_service_cannot_keep_a_detached_container(cli: Cli, tmp_path: Path) -> None:
-    from cli_helpers import cli_env
+    from .cli_helpers import cli_env
 
     result = cli("run", "-d", "--", "sleep", "1", env=cli_env(None, tmp_path))
     assert result.returncode == 125

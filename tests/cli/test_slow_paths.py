@@ -14,7 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import (
+
+from hcsaio._cli._progress import Progress
+
+from .cli_helpers import (
     cli_env,
     run_cli,
     set_faults,
@@ -22,8 +25,6 @@ from cli_helpers import (
     start_service,
     stop_service,
 )
-
-from hcsaio._cli._progress import Progress
 
 
 @pytest.fixture(scope="module")

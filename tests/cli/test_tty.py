@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import Cli, PtySession
+
+from .cli_helpers import Cli, PtySession
 
 TRAP_INT = 'trap "echo got INT; exit 3" INT'
 

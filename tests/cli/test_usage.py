@@ -7,11 +7,12 @@ import datetime
 import io
 
 import pytest
-from cli_helpers import Cli
 
 from hcsaio import errors
 from hcsaio._cli import _errors, _human, _output, _signals
 from hcsaio.schema import v2
+
+from .cli_helpers import Cli
 
 
 @pytest.mark.parametrize(

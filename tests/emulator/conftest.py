@@ -20,12 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from hcsaio.emulator import _launcher
+
+from . import hcsemu_abi as abi
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import hcsemu_abi as abi  # noqa: E402
-
-from hcsaio.emulator import _launcher  # noqa: E402
 
 START_TIMEOUT = 60.0
 

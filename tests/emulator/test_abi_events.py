@@ -9,8 +9,8 @@ import threading
 import time
 from typing import Any
 
-import hcsemu_abi as abi
-from hcsemu_abi import ffi, hr
+from . import hcsemu_abi as abi
+from .hcsemu_abi import ffi, hr
 
 SYSTEM_EXITED = 0x00000001
 PROCESS_EXITED = 0x00010000

@@ -7,8 +7,8 @@ import json
 import threading
 from typing import Any
 
-import hcsemu_abi as abi
-from hcsemu_abi import ffi, hr
+from . import hcsemu_abi as abi
+from .hcsemu_abi import ffi, hr
 
 GARBAGE = ffi.cast("HCS_OPERATION", 0x1234560)
 

@@ -10,9 +10,10 @@ import signal
 from collections.abc import Iterator
 from typing import Any
 
-import hcsemu_abi as abi
 import pytest
-from hcsemu_abi import ffi, hr
+
+from . import hcsemu_abi as abi
+from .hcsemu_abi import ffi, hr
 
 
 def fd_of(handle: Any) -> int | None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import hcsemu_abi as abi
 import pytest
-from hcsemu_abi import ffi, hr
-from procs import alive
+
+from . import hcsemu_abi as abi
+from .hcsemu_abi import ffi, hr
+from .procs import alive
 
 
 def error_of(doc: str | None) -> dict[str, Any]:

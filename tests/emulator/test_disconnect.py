@@ -11,9 +11,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import hcsemu_abi as abi
-from conftest import Service, start_service
-from hcsemu_abi import ffi, hr
+from . import hcsemu_abi as abi
+from .conftest import Service, start_service
+from .hcsemu_abi import ffi, hr
 
 SERVICE_DISCONNECT = 0x02000000
 

@@ -7,8 +7,8 @@ import os
 import threading
 from typing import Any
 
-import hcsemu_abi as abi
-from hcsemu_abi import ffi
+from . import hcsemu_abi as abi
+from .hcsemu_abi import ffi
 
 
 def test_child_after_fork_connects_afresh(hcs: abi.Library, sysid: str) -> None:

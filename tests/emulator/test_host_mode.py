@@ -12,10 +12,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import hcsemu_abi as abi
 import pytest
-from hcsemu_abi import ffi
-from procs import alive, group_members, proc_state
+
+from . import hcsemu_abi as abi
+from .hcsemu_abi import ffi
+from .procs import alive, group_members, proc_state
 
 # A shell that ignores SIGTERM and leaves a grandchild behind in its group.
 STUBBORN = 'trap "" TERM; sleep 600 & echo started; wait'

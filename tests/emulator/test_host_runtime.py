@@ -8,10 +8,11 @@ import os
 import signal
 
 import pytest
-from procs import group_members, zombie_children
 
 from hcsaio.emulator._runtime import ContainerSpec, ProcessSpec, RuntimeMode, Stdio
 from hcsaio.emulator._runtime_host import HostRuntime
+
+from .procs import group_members, zombie_children
 
 pytestmark = pytest.mark.asyncio
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}

@@ -12,9 +12,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from procs import alive
 
 from hcsaio.emulator import _launcher
+
+from .procs import alive
 
 
 def run_python(

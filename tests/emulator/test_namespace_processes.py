@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import hcsemu_abi as abi
 import pytest
-from conftest import layered_document
-from hcsemu_abi import ffi
+
+from . import hcsemu_abi as abi
+from .conftest import layered_document
+from .hcsemu_abi import ffi
 
 pytestmark = pytest.mark.privileged
 

@@ -10,10 +10,11 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import hcsemu_abi as abi
 import pytest
-from conftest import Service, is_root, layered_document, service_children, start_service
-from hcsemu_abi import ffi
+
+from . import hcsemu_abi as abi
+from .conftest import Service, is_root, layered_document, service_children, start_service
+from .hcsemu_abi import ffi
 
 ServiceFactory = Callable[..., Service]
 

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Service
+
+from .conftest import Service
 
 REPO = Path(__file__).resolve().parents[2]
 SANITIZERS = {

@@ -8,12 +8,13 @@ import os
 import threading
 from typing import Any
 
-import hcsemu_abi as abi
 import pytest
-from conftest import Service, service_children
-from hcsemu_abi import ffi
 
 from hcsaio.emulator._client import ServiceClient
+
+from . import hcsemu_abi as abi
+from .conftest import Service, service_children
+from .hcsemu_abi import ffi
 
 
 def fd_count(pid: int | str = "self") -> int:

@@ -15,14 +15,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import hcsemu_abi as abi
 import pytest
-from conftest import Service, is_root, start_service
-from hcsemu_abi import ffi
-from procs import alive
 
 from hcsaio.emulator._client import ServiceClient, ServiceUnavailable
 from hcsaio.emulator._protocol import PROTOCOL_VERSION, Frame, FrameDecoder, Kind, encode
+
+from . import hcsemu_abi as abi
+from .conftest import Service, is_root, start_service
+from .hcsemu_abi import ffi
+from .procs import alive
 
 HCS_E_UNSUPPORTED_PROTOCOL_VERSION = 0x8037010C
 

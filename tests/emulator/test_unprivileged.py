@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import HERE, is_root
+
+from .conftest import HERE, is_root
 
 NOBODY = (65534, 65534)
 SUITE = [
