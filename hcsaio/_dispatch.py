@@ -28,18 +28,19 @@ import contextlib
 import os
 import socket
 import sys
+import threading
 import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import anyio
+import anyio.lowlevel
 import sniffio
 from anyio.lowlevel import RunVar
 
 from ._native import queue as native_queue
-from ._native.handles import Handle
 from ._native.operation import close_operation
 from ._waiters import AsyncioWaiter, TrioWaiter, Waiter
 
@@ -47,6 +48,13 @@ WakeStrategy = Literal["eventfd", "socket"]
 EventSink = Callable[[int, bytes | None], None]
 
 _TOKEN_SEQ_MASK = 0xFFFFFFFF
+
+
+#: What a dispatcher remembers of an operation in flight: the HCS function,
+#: the compute system id, the process id, time.monotonic() at start. A plain
+#: tuple, because one is made per operation on the hot path;
+#: PendingOperation objects are built only when someone asks.
+PendingEntry = tuple[str, str | None, int | None, float]
 
 
 @dataclass
@@ -97,7 +105,9 @@ class Dispatcher:
         self._waiters: dict[int, Waiter] = {}
         self._sinks: dict[int, EventSink] = {}
         self._orphans: dict[int, int] = {}  # token -> library index
-        self.pending: dict[int, PendingOperation] = {}
+        self.pending: dict[int, PendingEntry] = {}
+        #: tokens of pending operations that are no longer simply running
+        self.pending_state: dict[int, Literal["cancelling", "abandoned"]] = {}
         self._seq = 0
         self._closed = False
         #: completions that matched no waiter and no abandoned operation
@@ -107,6 +117,11 @@ class Dispatcher:
         self._queue = self._resources.queue
         self._eventfd = self._resources.eventfd
         self._rsock = self._resources.rsock
+        #: anyio's "checkpoint if the enclosing scope is cancelled", bound
+        #: to this loop's backend once (the public function looks the
+        #: backend up on every call, which costs as much as an operation's
+        #: own bookkeeping).
+        self.checkpoint_if_cancelled = _backend_checkpoint()
         self._new_waiter: Callable[[], Waiter]
         if flavour == "asyncio":
             loop = asyncio.get_running_loop()
@@ -209,15 +224,19 @@ class Dispatcher:
         """The operation never started: no completion will come (HCS does not
         call back for a synchronous failure)."""
         self._waiters.pop(token, None)
+        self.done(token)
+
+    def done(self, token: int) -> None:
+        """The operation is over (completed, or never started)."""
         self.pending.pop(token, None)
+        self.pending_state.pop(token, None)
 
     def abandon(self, token: int, library: int) -> None:
         """Stop waiting for an operation; close it when it completes."""
         self._waiters.pop(token, None)
         self._orphans[token] = library
-        entry = self.pending.get(token)
-        if entry is not None:
-            entry.state = "abandoned"
+        if token in self.pending:
+            self.pending_state[token] = "abandoned"
 
     def subscribe(self, token: int, sink: EventSink) -> None:
         self._sinks[token] = sink
@@ -228,29 +247,35 @@ class Dispatcher:
     # ---- draining ---------------------------------------------------------
 
     def drain(self) -> int:
-        """Deliver every queued record; returns how many there were."""
+        """Deliver every queued record; returns how many there were.
+
+        This loop runs once per completion: keep it to a dict lookup and a
+        call."""
         records = self._queue.drain()
+        waiters = self._waiters
+        completion = native_queue.COMPLETION
         for record in records:
-            token, kind, status, document, operation, info = record
-            if kind == native_queue.COMPLETION:
-                waiter = self._waiters.pop(token, None)
+            if record[1] == completion:  # KIND
+                waiter = waiters.pop(record[0], None)  # TOKEN
                 if waiter is not None:
                     waiter.resolve(record)
                 else:
-                    self._dispose(token, operation, info)
+                    self._dispose(record)
             else:
-                sink = self._sinks.get(token)
+                sink = self._sinks.get(record[0])
                 if sink is not None:
-                    sink(status & 0xFFFFFFFF, document)
+                    sink(record[2] & 0xFFFFFFFF, native_queue.document(record))
         return len(records)
 
-    def _dispose(self, token: int, operation: Handle, info: Any) -> None:
+    def _dispose(self, record: native_queue.Record) -> None:
+        token = record[native_queue.TOKEN]
         library = self._orphans.pop(token, None)
-        self.pending.pop(token, None)
+        self.done(token)
         if library is not None:
-            close_operation(library, operation)
+            close_operation(library, native_queue.operation(record))
         else:
             self.unmatched += 1
+        info = native_queue.process_info(record)
         if info is not None:
             for handle in (info.stdin, info.stdout, info.stderr):
                 if handle is not None:
@@ -316,12 +341,48 @@ _CURRENT: RunVar[Dispatcher] = RunVar("hcsaio_dispatcher")
 _ALL: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
 
 
+def _backend_checkpoint() -> Callable[[], Awaitable[None]]:
+    try:
+        from anyio._core._eventloop import get_async_backend
+    except ImportError:  # a future anyio moved it: the public, slower path
+        return anyio.lowlevel.checkpoint_if_cancelled
+    return get_async_backend().checkpoint_if_cancelled
+
+
+class _LastUsed(threading.local):
+    """Per thread, the asyncio loop that last asked and its dispatcher.
+
+    Only a cache in front of the RunVar (which owns the dispatcher): asking
+    anyio's RunVar costs about a microsecond, as much as the rest of an
+    operation's Python bookkeeping, while comparing the running loop with
+    the last one is a few dozen nanoseconds. Trio always takes the RunVar."""
+
+    loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+    dispatcher: Dispatcher | None = None
+
+
+_last_used = _LastUsed()
+
+
 def current_dispatcher() -> Dispatcher:
     """The dispatcher of the running event loop, created on first use."""
+    loop = asyncio._get_running_loop()
+    cached = _last_used.loop
+    if loop is not None and cached is not None and cached() is loop:
+        dispatcher = _last_used.dispatcher
+        if dispatcher is not None and not dispatcher._closed:
+            return dispatcher
     try:
-        return _CURRENT.get()
+        dispatcher = _CURRENT.get()
     except LookupError:
-        pass
+        dispatcher = _new_dispatcher()
+    if loop is not None:
+        _last_used.loop = weakref.ref(loop)
+        _last_used.dispatcher = dispatcher
+    return dispatcher
+
+
+def _new_dispatcher() -> Dispatcher:
     flavour = sniffio.current_async_library()
     if flavour not in ("asyncio", "trio"):
         raise RuntimeError(f"hcsaio supports asyncio and trio, not {flavour}")
@@ -338,10 +399,17 @@ def all_pending() -> list[PendingOperation]:
     for dispatcher in list(_ALL):
         for _ in range(3):  # another thread may be mutating its table
             try:
-                result.extend(list(dispatcher.pending.values()))
+                entries = list(dispatcher.pending.items())
+                states = dict(dispatcher.pending_state)
                 break
             except RuntimeError:
                 continue
+        else:
+            continue
+        for token, (operation, id, pid, started) in entries:
+            result.append(
+                PendingOperation(operation, id, pid, started, states.get(token, "running"))
+            )
     return result
 
 

@@ -24,12 +24,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
-import anyio.lowlevel
-
-from ._dispatch import PendingOperation, current_dispatcher
+from ._dispatch import current_dispatcher
 from ._native import operation as native_operation
 from ._native import queue as native_queue
 from ._native.handles import Handle, ProcessInfo
@@ -46,11 +43,11 @@ CANCEL_GRACE = 10.0
 HCS_E_OPERATION_TIMEOUT = 0x80370118
 
 
-@dataclass(frozen=True, slots=True)
-class Completed(Generic[T]):
+class Completed(NamedTuple, Generic[T]):
     """A finished operation: what the start call returned (e.g. the new
     process handle), the operation's HRESULT, its result document and, for
-    process creation, the process information."""
+    process creation, the process information. (A NamedTuple: one is made
+    per operation, and a frozen dataclass costs several times more.)"""
 
     started: T
     hresult: int
@@ -88,10 +85,10 @@ async def run(
     ``on_error`` receives what ``start`` returned (so a handle created by
     the call, such as a new process, is closed)."""
     _validate_timeout(timeout)
+    dispatcher = current_dispatcher()
     # An operation requested from an already-cancelled scope must not start
     # an HCS call at all (it might be destructive and cannot be recalled).
-    await anyio.lowlevel.checkpoint_if_cancelled()
-    dispatcher = current_dispatcher()
+    await dispatcher.checkpoint_if_cancelled()
     token = dispatcher.new_token(library.index)
     waiter = dispatcher.expect(token)
     op = native_operation.create_operation(library.index, token)
@@ -102,19 +99,19 @@ async def run(
         dispatcher.forget(token)
         native_operation.close_operation(library.index, op)
         raise
-    entry = PendingOperation(name, id, pid, time.monotonic())
-    dispatcher.pending[token] = entry
+    started_at = time.monotonic()
+    dispatcher.pending[token] = (name, id, pid, started_at)
     try:
         await waiter.wait(timeout)
     except BaseException as exc:
-        entry.state = "cancelling"
+        dispatcher.pending_state[token] = "cancelling"
         native_operation.cancel_operation(library.index, op)
         if await waiter.wait_shielded(CANCEL_GRACE):
-            _, _, status, _, _, info = waiter.record
+            record = waiter.record
             native_operation.close_operation(library.index, op)
-            dispatcher.pending.pop(token, None)
-            _close_pipes(info)
-            outcome: int | None = status
+            dispatcher.done(token)
+            _close_pipes(native_queue.process_info(record))
+            outcome: int | None = record[native_queue.STATUS]
         else:
             dispatcher.abandon(token, library.index)
             outcome = None
@@ -122,12 +119,20 @@ async def run(
             on_error(started)
         if isinstance(exc, TimeoutError) and not isinstance(exc, HcsTimeoutError):
             raise HcsTimeoutError(
-                HCS_E_OPERATION_TIMEOUT, name, id=id, pid=pid, waited=entry.elapsed, outcome=outcome
+                HCS_E_OPERATION_TIMEOUT,
+                name,
+                id=id,
+                pid=pid,
+                waited=time.monotonic() - started_at,
+                outcome=outcome,
             ) from None
         raise
-    dispatcher.pending.pop(token, None)
+    dispatcher.done(token)
     native_operation.close_operation(library.index, op)
-    _, _, status, document, _, info = waiter.record
+    record = waiter.record
+    status = record[native_queue.STATUS]
+    document = native_queue.document(record)
+    info = native_queue.process_info(record)
     if check and failed(status):
         _close_pipes(info)
         if on_error is not None:

@@ -94,6 +94,10 @@ int32_t hb_dispatcher_open(int32_t wake_kind, intptr_t wake_handle, uint64_t *to
 void hb_dispatcher_close(int32_t slot);
 /* Take every queued record. *records stays valid until the next drain or close. */
 size_t hb_dispatcher_drain(int32_t slot, hb_record **records);
+/* How many records of the batch last drained carry a document or process
+ * information: when none do (the common case), the consumer reads only the
+ * token, kind, status and operation of each record. */
+size_t hb_dispatcher_payloads(int32_t slot);
 void hb_dispatcher_stats(int32_t slot, hb_stats *out);
 void hb_global_stats_get(hb_global_stats *out);
 

@@ -35,6 +35,8 @@ typedef struct hb_slot {
     intptr_t wake_handle;
     hb_queue producer;     /* guarded by lock */
     hb_queue consumer;     /* owned by the consumer between drains */
+    size_t producer_payloads; /* records in producer with a document or process info; guarded by lock */
+    size_t consumer_payloads; /* the same for the batch the consumer holds */
     hb_stats stats;        /* pushed/wakes/high_water guarded by lock; the rest consumer-owned */
 } hb_slot;
 
@@ -124,6 +126,7 @@ static void hb_push(uint64_t token, hb_record *rec) {
         accepted = hb_queue_push(&slot->producer, rec) == 0;
         if (accepted) {
             slot->stats.pushed++;
+            slot->producer_payloads += rec->doc != NULL || rec->has_process_info;
             if (slot->producer.count > slot->stats.high_water) {
                 slot->stats.high_water = slot->producer.count;
             }
@@ -230,6 +233,7 @@ int32_t hb_dispatcher_open(int32_t wake_kind, intptr_t wake_handle, uint64_t *to
             s->armed = 1;
             s->producer.count = 0;
             s->consumer.count = 0;
+            s->producer_payloads = s->consumer_payloads = 0;
             memset(&s->stats, 0, sizeof s->stats);
             *token_base = ((uint64_t)i << 44) | ((uint64_t)s->generation << 32);
             found = i;
@@ -292,6 +296,8 @@ size_t hb_dispatcher_drain(int32_t slot_index, hb_record **records) {
     s->consumer.count = 0; /* the previous batch has been consumed */
     s->producer = s->consumer;
     s->consumer = taken;
+    s->consumer_payloads = s->producer_payloads;
+    s->producer_payloads = 0;
     hb_mutex_unlock(&s->lock);
     if (s->consumer.count) {
         s->stats.drains++;
@@ -299,6 +305,11 @@ size_t hb_dispatcher_drain(int32_t slot_index, hb_record **records) {
     }
     *records = s->consumer.items;
     return s->consumer.count;
+}
+
+size_t hb_dispatcher_payloads(int32_t slot_index) {
+    hb_slot *s = hb_slot_get(slot_index);
+    return s != NULL ? s->consumer_payloads : 0;
 }
 
 void hb_dispatcher_stats(int32_t slot_index, hb_stats *out) {
