@@ -124,6 +124,10 @@ class _ReadProtocol(asyncio.Protocol):
 class ProactorPipeReader(PipeReader):
     """Reading end of a process pipe (stdout or stderr) on the Proactor."""
 
+    # Data arrives through the protocol into the buffer; there is no fd to
+    # read from directly.
+    _direct_reads = False
+
     def __init__(
         self,
         handle: int,
