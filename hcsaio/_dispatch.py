@@ -102,7 +102,9 @@ class Dispatcher:
     def __init__(self, flavour: str, strategy: WakeStrategy) -> None:
         self.flavour = flavour
         self.strategy = strategy
-        self._waiters: dict[int, Waiter] = {}
+        #: token -> the resolve method of the waiter expecting its completion
+        #: (the bound method, so the per-record loop does one call, no lookup)
+        self._waiters: dict[int, Callable[[native_queue.Record], None]] = {}
         self._sinks: dict[int, EventSink] = {}
         self._orphans: dict[int, int] = {}  # token -> library index
         self.pending: dict[int, PendingEntry] = {}
@@ -217,7 +219,8 @@ class Dispatcher:
                 return token
 
     def expect(self, token: int) -> Waiter:
-        waiter = self._waiters[token] = self._new_waiter()
+        waiter = self._new_waiter()
+        self._waiters[token] = waiter.resolve
         return waiter
 
     def forget(self, token: int) -> None:
@@ -251,21 +254,21 @@ class Dispatcher:
 
         This loop runs once per completion: keep it to a dict lookup and a
         call."""
-        records = self._queue.drain()
-        waiters = self._waiters
+        count, records = self._queue.drain()
+        pop = self._waiters.pop
         completion = native_queue.COMPLETION
         for record in records:
             if record[1] == completion:  # KIND
-                waiter = waiters.pop(record[0], None)  # TOKEN
-                if waiter is not None:
-                    waiter.resolve(record)
+                resolve = pop(record[0], None)  # TOKEN
+                if resolve is not None:
+                    resolve(record)
                 else:
                     self._dispose(record)
             else:
                 sink = self._sinks.get(record[0])
                 if sink is not None:
                     sink(record[2] & 0xFFFFFFFF, native_queue.document(record))
-        return len(records)
+        return count
 
     def _dispose(self, record: native_queue.Record) -> None:
         token = record[native_queue.TOKEN]

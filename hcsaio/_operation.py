@@ -84,7 +84,8 @@ async def run(
     "already stopped"). If this raises after ``start`` returned,
     ``on_error`` receives what ``start`` returned (so a handle created by
     the call, such as a new process, is closed)."""
-    _validate_timeout(timeout)
+    if timeout is not None:
+        _validate_timeout(timeout)
     dispatcher = current_dispatcher()
     # An operation requested from an already-cancelled scope must not start
     # an HCS call at all (it might be destructive and cannot be recalled).

@@ -101,6 +101,12 @@ size_t hb_dispatcher_payloads(int32_t slot);
 void hb_dispatcher_stats(int32_t slot, hb_stats *out);
 void hb_global_stats_get(hb_global_stats *out);
 
+/* HcsCreateOperation(token, hb_on_completion) of library lib: the one call
+ * every asynchronous operation starts with, without marshalling a pointer
+ * and a callback from Python. NULL if the export is missing or HCS is out
+ * of memory. */
+HCS_OPERATION hb_operation_create(int32_t lib, uint64_t token);
+
 /* ---- trampolines handed to HCS (never take the GIL) ---- */
 void hb_on_completion(HCS_OPERATION operation, void *context);
 void hb_on_event(HCS_EVENT *event, void *context);

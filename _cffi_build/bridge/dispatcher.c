@@ -185,6 +185,14 @@ void hb_on_completion(HCS_OPERATION operation, void *context) {
     hb_push(token, &rec);
 }
 
+HCS_OPERATION hb_operation_create(int32_t lib, uint64_t token) {
+    const hb_computecore *api = hb_library_api(lib);
+    if (api == NULL || api->HcsCreateOperation == NULL) {
+        return NULL;
+    }
+    return api->HcsCreateOperation((const void *)(uintptr_t)token, hb_on_completion);
+}
+
 void hb_on_event(HCS_EVENT *event, void *context) {
     uint64_t token = (uint64_t)(uintptr_t)context;
     int32_t lib = HB_TOKEN_LIB(token);

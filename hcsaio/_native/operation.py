@@ -15,7 +15,6 @@ from ._ffi import ffi, lib
 from .handles import Handle, ProcessInfo, process_info
 from .result import failed
 
-_ON_COMPLETION = ffi.addressof(lib, "hb_on_completion")
 _ON_EVENT = ffi.addressof(lib, "hb_on_event")
 
 E_OUTOFMEMORY = 0x8007000E
@@ -34,7 +33,7 @@ def event_callback() -> Any:
 
 def create_operation(library: int, token: int) -> Handle:
     """HcsCreateOperation(token, hb_on_completion)."""
-    op = lib.hb_call_HcsCreateOperation(library, context(token), _ON_COMPLETION)
+    op = lib.hb_operation_create(library, token)
     if op == ffi.NULL:
         missing = not lib.hb_library_has_export(library, _export_index("HcsCreateOperation"))
         raise error_from_hresult(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import struct
 import sys
+from collections.abc import Iterable
 from typing import Any, Final, NamedTuple
 
 from ._ffi import ffi, lib
@@ -134,15 +135,18 @@ class NativeQueue:
         self.token_base: int = int(base[0])
         self._out = ffi.new("hb_record **")
 
-    def drain(self) -> list[Record]:
-        """Take every queued record; documents are copied out and freed."""
+    def drain(self) -> tuple[int, Iterable[Record]]:
+        """Take every queued record: (how many, the records). Documents are
+        copied out and freed before this returns; the records of a bare
+        batch are unpacked as they are iterated, which must happen before
+        the next drain (the dispatcher does it at once)."""
         count = lib.hb_dispatcher_drain(self.slot, self._out)
         if not count:
-            return []
+            return 0, ()
         data = ffi.buffer(self._out[0], count * _FULL.size)
         if not lib.hb_dispatcher_payloads(self.slot):
-            return list(_BARE.iter_unpack(data))
-        return [_with_payload(raw) for raw in _FULL.iter_unpack(data)]
+            return count, _BARE.iter_unpack(data)
+        return count, [_with_payload(raw) for raw in _FULL.iter_unpack(data)]
 
     def close(self) -> None:
         """Reject further records; the bridge disposes of leftovers itself."""
