@@ -73,6 +73,7 @@ class EmulatorService:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(signum, self.request_stop)
         loop.add_signal_handler(signal.SIGCHLD, sweep_lingering)
+        _quiet_signal_wakeups()
         if self._lifeline_fd is not None:
             loop.add_reader(self._lifeline_fd, self._lifeline_readable)
         accepting = asyncio.create_task(self._accept(server, dispatcher))
@@ -159,3 +160,14 @@ async def _terminate(system: ComputeSystem) -> None:
     if system.ready.exception() is None and system.state != State.STOPPED:
         with contextlib.suppress(HcsFailure):
             await system.stop(detached(), grace=None, forced=True, exit_type="UnexpectedExit")
+
+
+def _quiet_signal_wakeups() -> None:
+    """Thousands of SIGCHLDs at once (a mass terminate) fill asyncio's signal
+    wake-up socket; CPython then prints a warning per signal on stderr,
+    which the service shares with its client. A full socket already means
+    "wake up", and asyncio handles every pending signal on each wake-up, so
+    the dropped bytes lose nothing: keep the same fd, without the warning."""
+    fd = signal.set_wakeup_fd(-1)
+    if fd != -1:
+        signal.set_wakeup_fd(fd, warn_on_full_buffer=False)

@@ -79,7 +79,11 @@ class Launched:
     cgroup: ContainerCgroup
 
     def alive(self) -> bool:
-        return not select.select([self.pidfd], [], [], 0)[0]
+        # poll, not select: a busy service holds far more than 1024 fds, and
+        # select() refuses descriptors numbered above FD_SETSIZE.
+        poller = select.poll()
+        poller.register(self.pidfd, select.POLLIN)
+        return not poller.poll(0)
 
     def discard(self) -> None:
         """Kill, reap and forget it (synchronous: also used at exit)."""

@@ -103,3 +103,30 @@ def test_stale_cgroups_of_dead_services_are_swept() -> None:
         for path in probe.paths + mine.paths:
             if os.path.exists(path):
                 os.rmdir(path)
+
+
+def test_alive_with_a_descriptor_above_fd_setsize() -> None:
+    """A busy service holds thousands of fds; checking a shim's pidfd must not
+    depend on its number (select() refuses numbers above 1023)."""
+    import fcntl
+    import resource
+
+    from hcsaio.emulator._shim_launch import Launched
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4096:
+        pytest.skip(f"the fd limit ({hard}) is too low to place a descriptor above 1024")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096), hard))
+    child = subprocess.Popen(["sleep", "30"])
+    pidfd = os.pidfd_open(child.pid)
+    high = fcntl.fcntl(pidfd, fcntl.F_DUPFD, 2048)
+    os.close(pidfd)
+    try:
+        launched = Launched(child.pid, high, sock=None, cgroup=None)  # type: ignore[arg-type]
+        assert launched.alive()
+        child.kill()
+        child.wait(timeout=30)
+        assert not launched.alive()
+    finally:
+        os.close(high)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
