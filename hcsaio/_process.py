@@ -22,7 +22,7 @@ from . import _operation
 from ._dispatch import current_dispatcher
 from ._documents import parse
 from ._events import Event, ProcessExited, ServiceDisconnected
-from ._handle import Deadline, HandleOwner, hcs_deadline
+from ._handle import HandleOwner, hcs_deadline
 from ._native import operation as native_operation
 from ._native import process as native_process
 from ._native.handles import Handle, ProcessInfo
@@ -395,4 +395,4 @@ async def _recover_process_info(
     return done.process_info
 
 
-__all__ = ["Deadline", "Process", "signal_options"]
+__all__ = ["Process", "signal_options"]
