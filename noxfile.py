@@ -37,11 +37,30 @@ def _install_package(session: nox.Session, *extras: str, env: dict[str, str] | N
     session.install("--no-build-isolation", spec, env=env)
 
 
+def _pytest(session: nox.Session, *args: str, env: dict[str, str] | None = None) -> None:
+    """pytest from a scratch directory: the tests start interpreters of their
+    own (``python -m hcsaio.emulator``, ``python -c``), which put their
+    working directory first on sys.path; in the checkout that would be the
+    source tree, whose native modules are not built."""
+    session.chdir(session.create_tmp())
+    session.run(
+        "pytest",
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        "--rootdir",
+        str(ROOT),
+        "-p",
+        "no:cacheprovider",
+        *args,
+        env=env,
+    )
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole suite. Extra arguments go to pytest."""
     _install_package(session, "test", "bench")
-    session.run("pytest", "-p", "no:cacheprovider", *session.posargs, str(ROOT / "tests"))
+    _pytest(session, *session.posargs, str(ROOT / "tests"))
 
 
 @nox.session
@@ -105,27 +124,17 @@ def sanitize(session: nox.Session) -> None:
     native_tests = ROOT / "tests" / "native" / "run_native_tests.py"
     if native_tests.exists():
         session.run("python", str(native_tests), "--sanitize")
-    session.run(
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-m",
-        "not slow",
-        str(ROOT / "tests" / "bridge"),
-        *session.posargs,
-        env=run_env,
+    _pytest(
+        session, "-m", "not slow", str(ROOT / "tests" / "bridge"), *session.posargs, env=run_env
     )
-    emulator_tests = ROOT / "tests" / "emulator"
-    if emulator_tests.is_dir():
-        session.run(
-            "pytest", "-p", "no:cacheprovider", "-m", "not slow", str(emulator_tests), env=run_env
-        )
+    _pytest(session, "-m", "not slow", str(ROOT / "tests" / "emulator"), env=run_env)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Side-by-side benchmarks; pass --quick for the one-minute version."""
     _install_package(session, "test", "bench", "plot")
+    session.chdir(session.create_tmp())  # import the installed hcsaio, not the checkout
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
 
 
@@ -164,10 +173,8 @@ def windows_abi(session: nox.Session) -> None:
     _install_package(session, "test")
     session.run("python", str(ROOT / "tools" / "gen_abi_check.py"))
     session.run("python", str(ROOT / "tests" / "windows" / "wine_bridge.py"))
-    session.run(
-        "pytest",
-        "-p",
-        "no:cacheprovider",
+    _pytest(
+        session,
         "-ra",
         str(ROOT / "tests" / "windows"),
         *session.posargs,
