@@ -33,6 +33,7 @@ REPO = HERE.parents[1]
 CFFI_BUILD = REPO / "_cffi_build"
 INCLUDE = CFFI_BUILD / "include"
 BRIDGE = CFFI_BUILD / "bridge"
+NATIVE = REPO / "tests" / "native"
 BRIDGE_SOURCES = ("dispatcher.c", "loader.c", "platform.c")
 CFLAGS = ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"]
 #: Static mingw runtime (winpthreads, libgcc): the binaries need only Windows DLLs.
@@ -73,7 +74,7 @@ def build(out: Path, cc: str) -> Built:
         f"{decls}\n#endif\n"
     )
     (out / "hb_calls.c").write_text(f'#include "bridge_internal.h"\n\n{defs}')
-    includes = [f"-I{INCLUDE}", f"-I{BRIDGE}", f"-I{out}", f"-I{HERE}"]
+    includes = [f"-I{INCLUDE}", f"-I{BRIDGE}", f"-I{out}", f"-I{NATIVE}"]
     cc_cmd = shlex.split(cc)
     objects = []
     for source in [*(BRIDGE / s for s in BRIDGE_SOURCES), out / "hb_calls.c"]:
@@ -83,12 +84,12 @@ def build(out: Path, cc: str) -> Built:
     dll = out / "fakecore.dll"
     _run(
         [*cc_cmd, *CFLAGS, *STATIC, "-shared", f"-I{INCLUDE}", "-o", str(dll),
-         str(REPO / "tests" / "native" / "fakecore.c"), str(HERE / "fakecore_win32.c"), "-lpthread"]
+         str(NATIVE / "fakecore.c"), str(HERE / "fakecore_win32.c"), "-lpthread"]
     )  # fmt: skip
     exe = out / "wine_bridge_test.exe"
     _run(
         [*cc_cmd, *CFLAGS, *STATIC, *includes, "-o", str(exe),
-         str(HERE / "wine_bridge_test.c"), str(HERE / "wine_os.c"), *objects, "-lws2_32"]
+         str(NATIVE / "bridge_test.c"), str(HERE / "wine_os.c"), *objects, "-lws2_32"]
     )  # fmt: skip
     return Built(exe, dll)
 

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "wine_os.h"
+#include "bridge_test_os.h"
 
 int wt_init(void) {
     WSADATA data;

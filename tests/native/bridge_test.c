@@ -35,7 +35,7 @@
 #include "hb_calls.h"
 #include "hcs_errors.h"
 #include "platform.h"
-#include "wine_os.h"
+#include "bridge_test_os.h"
 
 #define PHASE_A 20000u /* completions started while the loop drains */
 #define PHASE_B 10000u /* completions held, then released at once */
