@@ -158,6 +158,15 @@ HRESULT hx_handle_set_callback(const void *value, hx_kind kind, HCS_EVENT_OPTION
         h->callback = callback;
         h->callback_context = (void *)context;
         h->callback_options = options;
+        if (h->exit_unheard != 0) {
+            /* The exit came before the callback: deliver it now (on the
+             * handle's worker, as any event), or it would be lost. */
+            char16_t *data = hx_dup16(h->exit_doc);
+            if (data != NULL) {
+                hx_deliver_event(h, h->exit_unheard, data);
+            }
+            h->exit_unheard = 0;
+        }
     }
     if (h != NULL) {
         hx_unref(&h->base);

@@ -195,6 +195,12 @@ static void on_event(hx_conn *c, const hx_frame *f) {
             /* HcsWaitFor*Exit answers from this from now on, without a
              * round trip (so a zero timeout sees an exit already reported). */
             h->exit_doc = hx_dup16(data);
+            if (h->callback == NULL && !h->closed && h->exit_doc != NULL) {
+                /* A process may exit before its creator registered the
+                 * callback (HcsCreateProcess, then HcsSetProcessCallback):
+                 * the callback hears it once it is set. */
+                h->exit_unheard = f->code;
+            }
         }
         hx_deliver_event(h, f->code, data);
     } else {

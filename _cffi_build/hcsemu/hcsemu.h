@@ -100,6 +100,7 @@ typedef struct hx_handle {
     int closed;                 /* guarded */
     int running;                /* guarded: callbacks of this handle running now */
     char16_t *exit_doc;         /* guarded: the SystemExited/ProcessExited data, once seen */
+    HCS_EVENT_TYPE exit_unheard; /* guarded: that exit came before any callback (0: no) */
     pthread_cond_t drained;
     hx_node conn_node;          /* conn->handles entry, keyed by wire_id */
 } hx_handle;

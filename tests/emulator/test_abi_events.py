@@ -88,6 +88,30 @@ def test_process_exited_is_for_process_handles_only(hcs: abi.Library, sysid: str
         hcs.HcsCloseComputeSystem(system)
 
 
+def test_an_exit_before_the_callback_reaches_it_once_set(hcs: abi.Library, sysid: str) -> None:
+    """HcsCreateProcess, then HcsSetProcessCallback: a process quick enough
+    to exit in between must still report its exit (hcsaio registers right
+    after the call; losing the event hung Process.wait)."""
+    system = hcs.running_system(sysid)
+    try:
+        _code, process, info, _ = hcs.create_process(system, {"CommandArgs": ["true"]})
+        code, status = hcs.wait_process(process)  # the exit event is in by now
+        assert code == abi.S_OK and status is not None and status["Exited"]
+        log = abi.EventLog()
+        assert hcs.HcsSetProcessCallback(process, 0, ffi.NULL, log.callback) == abi.S_OK
+        log.wait_for(lambda e: len(e) >= 1)
+        time.sleep(0.2)  # a duplicate would be queued right behind it
+        assert log.types() == [PROCESS_EXITED]
+        _kind, data, _, thread = log.events[0]
+        assert json.loads(data or "") == status
+        assert status["ProcessId"] == info.ProcessId
+        assert thread != threading.get_ident()
+        hcs.HcsCloseProcess(process)
+    finally:
+        hcs.system_call("HcsTerminateComputeSystem", system)
+        hcs.HcsCloseComputeSystem(system)
+
+
 def test_close_waits_for_a_running_callback_and_no_event_follows(
     hcs: abi.Library, sysid: str
 ) -> None:
