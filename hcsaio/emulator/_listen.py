@@ -11,6 +11,9 @@ import stat
 from ._session import Peer
 
 
+_SUN_PATH_MAX = 107  # sockaddr_un.sun_path holds 108 bytes with the NUL
+
+
 class SocketSetupError(Exception):
     """The socket cannot be served safely (message says why)."""
 
@@ -57,6 +60,11 @@ def listen(path: str) -> tuple[socket.socket, int]:
     """A non-blocking listening socket at ``path`` and its inode (so the
     service later removes only its own socket file)."""
     path = os.path.abspath(path)
+    if len(os.fsencode(path)) > _SUN_PATH_MAX:
+        raise SocketSetupError(
+            f"{path}: socket path is {len(os.fsencode(path))} bytes, AF_UNIX allows "
+            f"{_SUN_PATH_MAX}; choose a shorter --socket"
+        )
     ensure_private_directory(os.path.dirname(path))
     _remove_stale(path)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -68,6 +68,11 @@ def start_service(directory: Path, *extra: str, env: dict[str, str] | None = Non
     try:
         readable, _, _ = select.select([ready_read], [], [], START_TIMEOUT)
         assert readable and os.read(ready_read, 64) == b"ready\n", "service did not start"
+    except BaseException:
+        process.kill()  # reap it: a failed start leaves no zombie for later tests
+        process.wait()
+        os.close(lifeline_write)
+        raise
     finally:
         os.close(ready_read)
     return Service(socket_path, process, lifeline_write)

@@ -61,6 +61,10 @@ def test_refuses_a_shared_directory_and_a_live_socket(tmp_path: Path, service: S
     assert result.returncode == 2 and "private" in result.stderr
     result = subprocess.run([*command, service.socket], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "already listening" in result.stderr
+    too_long = tmp_path / ("d" * 60) / ("e" * 60) / "hcs.sock"
+    result = subprocess.run([*command, str(too_long)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "AF_UNIX allows 107" in result.stderr, result.stderr
+    assert not too_long.parent.exists()  # refused before it made anything
 
 
 def test_a_stale_socket_is_replaced(tmp_path: Path) -> None:
@@ -152,7 +156,9 @@ def test_handles_belong_to_their_connection(service: Service, hcs: abi.Library, 
 @pytest.mark.skipif(not is_root(), reason="needs root to act as another user")
 def test_peer_credentials_are_checked() -> None:
     """A root service accepts only root; another uid's connection is closed."""
-    directory = Path(tempfile.mkdtemp(prefix="hcsemu-peer-"))  # reachable by nobody once opened up
+    directory = Path(
+        tempfile.mkdtemp(prefix="hcsemu-peer-", dir="/tmp")
+    )  # reachable by nobody once opened up
     svc = start_service(directory / "svc")
     try:
         # Open the path (the service checked it was private at start), so

@@ -48,7 +48,9 @@ def as_nobody() -> list[str]:
 
 @pytest.mark.skipif(not is_root(), reason="already unprivileged: the whole suite runs as this user")
 def test_suite_as_nobody() -> None:
-    base = Path(tempfile.mkdtemp(prefix="hcsemu-nobody-"))
+    # Under /tmp, not $TMPDIR: nox points that deep inside the checkout, and
+    # the sockets made below it must fit AF_UNIX's 108 bytes.
+    base = Path(tempfile.mkdtemp(prefix="hcsemu-nobody-", dir="/tmp"))
     try:
         os.chown(base, *NOBODY)
         env = dict(os.environ, HOME=str(base), PYTHONDONTWRITEBYTECODE="1", TMPDIR=str(base))
