@@ -1,29 +1,39 @@
 /*
- * wine_bridge_test.c - the bridge's Windows build, run under Wine.
+ * bridge_test.c - the bridge's hard races, in C, against a fake computecore.
  *
- * Built with mingw-w64 from the same bridge sources as the Python extension
- * (loader.c, dispatcher.c, platform.c with its _WIN32 branch: SRWLOCK,
- * InitOnce, LoadLibraryExW, send() on a SOCKET) plus the generated
- * hb_call_* wrappers, against a Windows DLL build of the fake computecore
- * (tests/native/fakecore.c) whose workers are Windows threads.
+ * Built from the same bridge sources as the Python extension (loader.c,
+ * dispatcher.c, platform.c) plus the generated hb_call_* wrappers, against
+ * a shared-library build of the fake computecore (tests/native/fakecore.c)
+ * whose workers are native threads. Two builds:
+ *
+ *   - Windows (tests/windows/wine_bridge.py): mingw-w64, run under Wine;
+ *     platform.c's _WIN32 branch (SRWLOCK, InitOnce, LoadLibraryExW, send()
+ *     on a SOCKET), fakecore.dll, pipe HANDLEs; OS helpers in
+ *     tests/windows/wine_os.c.
+ *   - Linux (tests/native/run_native_tests.py): gcc, optionally under
+ *     AddressSanitizer, UBSan and LeakSanitizer; dlopen, libfakecore.so,
+ *     fds; OS helpers in tests/native/posix_os.c.
  *
  * What it proves, each as a hard check (exit 1 on the first failure):
- *   1. loading: a missing DLL fails with E_MOD_NOT_FOUND and a message;
- *      computecore.dll with the System32-only flag is not found on a host
- *      without HCS (Wine has none), even with a copy planted next to the
- *      executable, which the default search does pick up; a missing export
- *      reports E_PROC_NOT_FOUND through its hb_call_ wrapper;
+ *   1. loading: a missing library fails with E_MOD_NOT_FOUND and a message
+ *      naming it; the same library opened twice shares one index; a missing
+ *      export reports E_PROC_NOT_FOUND through its hb_call_ wrapper.
+ *      Windows only: computecore.dll with the System32-only flag is not
+ *      found on a host without HCS (Wine has none), even with a copy planted
+ *      next to the executable, which the default search does pick up;
  *   2. completions from the fake's threads reach the queue through the
  *      socket wake-up exactly once each, with their HRESULTs and documents
- *      (interleaved with the starts, and as one released burst);
- *   3. they run on Windows threads other than the waiting one;
+ *      (interleaved with the starts, and as one released burst); on Linux
+ *      the same again through the eventfd wake-up;
+ *   3. they run on threads other than the waiting one;
  *   4. events from many threads arrive exactly once each; after
  *      HcsCloseComputeSystem returns, no event follows;
- *   5. process information carries real pipe HANDLEs that work;
+ *   5. process information carries real pipe handles (HANDLEs, fds) that work;
  *   6. records for a closed dispatcher become orphans the bridge disposes
  *      of (operations closed, documents freed);
- *   7. nothing leaks: documents, returned strings, operations, handles.
- * Prints "RESULT name=value" lines that the Python runner collects.
+ *   7. nothing leaks: documents, returned strings, operations, fake handles,
+ *      and (Linux) file descriptors.
+ * Prints "RESULT name=value" lines that the Python runners collect.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -45,10 +55,20 @@
 #define ORPHANS 1000u
 #define IDLE_TIMEOUT_MS 10000
 
+#ifdef _WIN32
+#define SEP "\\"
+#define FAKE_NAME "fakecore.dll"
+#define MISSING_NAME "computecore-does-not-exist.dll"
+#else
+#define SEP "/"
+#define FAKE_NAME "libfakecore.so"
+#define MISSING_NAME "libcomputecore-does-not-exist.so"
+#endif
+
 static void fail(int line, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "FAIL wine_bridge_test.c:%d: ", line);
+    fprintf(stderr, "FAIL bridge_test.c:%d: ", line);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -73,7 +93,7 @@ static struct {
 
 static void *control_symbol(void *module, const char *name) {
     void *p = hb_dl_sym(module, name);
-    CHECK(p != NULL, "the fake DLL does not export %s", name);
+    CHECK(p != NULL, "the fake library does not export %s", name);
     return p;
 }
 
@@ -96,17 +116,19 @@ static void ascii16(char16_t *out, size_t cap, const char *in) {
     out[i] = 0;
 }
 
-static void result_line(const char *name, unsigned long long value) {
-    printf("RESULT %s=%llu\n", name, value);
+static void result_named(const char *prefix, const char *name, unsigned long long value) {
+    printf("RESULT %s%s=%llu\n", prefix, name, value);
     fflush(stdout);
 }
 
-/* ---- pumping the queue: what hcsaio._dispatch does with a socket ---- */
+static void result_line(const char *name, unsigned long long value) { result_named("", name, value); }
+
+/* ---- pumping the queue: what hcsaio._dispatch does with its wake-up fd ---- */
 typedef void (*record_fn)(const hb_record *rec, void *arg);
 
 typedef struct pump_counts {
     uint64_t drains;     /* hb_dispatcher_drain calls */
-    uint64_t wake_bytes; /* bytes read from the socket */
+    uint64_t wake_bytes; /* bytes read from the socket or eventfd */
 } pump_counts;
 
 /* Wait for wake-ups and drain until `expected` records were handled, or
@@ -116,7 +138,7 @@ static size_t pump(int32_t slot, intptr_t rsock, size_t expected, int idle_ms, r
     size_t handled = 0;
     while (handled < expected) {
         int ready = wt_wait_readable(rsock, idle_ms);
-        CHECK(ready >= 0, "select() on the wake-up socket failed");
+        CHECK(ready >= 0, "waiting on the wake-up socket/eventfd failed");
         if (ready == 0) break;
         pc->wake_bytes += (uint64_t)wt_drain_socket(rsock);
         hb_record *records = NULL;
@@ -276,20 +298,32 @@ static void keep_record(const hb_record *rec, void *arg) {
 
 static void test_loader(const char *dir, const char *fake_path) {
     char err[512];
-    int32_t rc = hb_library_open("computecore-does-not-exist.dll", HB_LOAD_SEARCH_SYSTEM32, err,
-                                 sizeof err);
-    printf("missing DLL: 0x%08x %s\n", (unsigned)rc, err);
-    CHECK(rc == E_MOD_NOT_FOUND_HR, "a missing DLL gave 0x%08x, not E_MOD_NOT_FOUND", (unsigned)rc);
-    CHECK(strstr(err, "LoadLibraryExW(computecore-does-not-exist.dll)") && strstr(err, "126"),
-          "unhelpful message: %s", err);
+    /* By bare name (the platform's search) and by full path: both fail
+     * cleanly, and the message says which library. */
+    char by_path[1100];
+    snprintf(by_path, sizeof by_path, "%s" SEP MISSING_NAME, dir);
+    const char *missing[2] = {MISSING_NAME, by_path};
+    for (int i = 0; i < 2; i++) {
+        int32_t flags = i == 0 ? HB_LOAD_SEARCH_SYSTEM32 : 0;
+        int32_t rc = hb_library_open(missing[i], flags, err, sizeof err);
+        printf("missing library: 0x%08x %s\n", (unsigned)rc, err);
+        CHECK(rc == E_MOD_NOT_FOUND_HR, "a missing library gave 0x%08x, not E_MOD_NOT_FOUND",
+              (unsigned)rc);
+        CHECK(strstr(err, MISSING_NAME) != NULL, "the message does not name the library: %s", err);
+#ifdef _WIN32
+        CHECK(strstr(err, "LoadLibraryExW(") && strstr(err, "126"), "unhelpful message: %s", err);
+#endif
+    }
+    result_line("missing_library_fails", 1);
 
+#ifdef _WIN32
     /* A copy of a "computecore.dll" next to the executable: the System32-only
      * search must not pick it up (checked before anything loads that name,
      * since an already-loaded module is matched by name). */
     char planted[1024];
     snprintf(planted, sizeof planted, "%s\\computecore.dll", dir);
     CHECK(wt_copy_file(fake_path, planted) == 0, "cannot plant %s", planted);
-    rc = hb_library_open("computecore.dll", HB_LOAD_SEARCH_SYSTEM32, err, sizeof err);
+    int32_t rc = hb_library_open("computecore.dll", HB_LOAD_SEARCH_SYSTEM32, err, sizeof err);
     printf("computecore.dll, System32 only, planted copy beside the exe: 0x%08x %s\n",
            (unsigned)rc, err);
     CHECK(rc == E_MOD_NOT_FOUND_HR, "System32-only loading gave 0x%08x (picked up the planted copy?)",
@@ -300,6 +334,11 @@ static void test_loader(const char *dir, const char *fake_path) {
     CHECK(rc >= 1, "the default search did not find the planted copy either (0x%08x %s): the "
           "previous check proved nothing", (unsigned)rc, err);
     printf("computecore.dll, default search: loaded the planted copy (library %d)\n", rc);
+#else
+    /* dlopen has no System32 to restrict to (hb_dl_open ignores the flag);
+     * the fake is opened by absolute path in open_fake. */
+    (void)fake_path;
+#endif
 }
 
 static int32_t open_fake(const char *path) {
@@ -311,6 +350,9 @@ static int32_t open_fake(const char *path) {
     printf("fake computecore: library %d, %d of %d exports resolved\n", lib, resolved, total);
     result_line("exports_resolved", (unsigned long long)resolved);
     CHECK(resolved > 10 && resolved < total, "unexpected export count %d", resolved);
+    /* The same library again: one index, one table. */
+    int32_t again = hb_library_open(path, 0, err, sizeof err);
+    CHECK(again == lib, "reopening %s gave library %d, not %d", path, again, lib);
     /* A missing export is NULL in the table; its wrapper reports it. */
     PWSTR doc = NULL;
     int32_t hr = hb_call_HcsGetOperationProperties(lib, NULL, u"", &doc);
@@ -323,7 +365,7 @@ static HCS_SYSTEM create_system(int32_t lib, uint64_t token_base, int32_t slot, 
     uint64_t token = token_base | ((uint64_t)lib << 56) | 0xFFFFFF00u;
     HCS_OPERATION op = hb_call_HcsCreateOperation(lib, (void *)(uintptr_t)token, hb_on_completion);
     HCS_SYSTEM system = NULL;
-    int32_t hr = hb_call_HcsCreateComputeSystem(lib, u"wine-system", u"", op, NULL, &system);
+    int32_t hr = hb_call_HcsCreateComputeSystem(lib, u"bridge-test-system", u"", op, NULL, &system);
     CHECK(hr == S_OK_HR && system != NULL, "HcsCreateComputeSystem: 0x%08x", (unsigned)hr);
     one_record one = {0};
     pump(slot, rsock, 1, IDLE_TIMEOUT_MS, keep_record, &one, pc);
@@ -333,8 +375,12 @@ static HCS_SYSTEM create_system(int32_t lib, uint64_t token_base, int32_t slot, 
     return system;
 }
 
+/* Completions through dispatcher `slot`, whose wake-up is `wake_kind` read
+ * through rsock. The socket run reports plain names, the eventfd run
+ * "eventfd_"-prefixed ones. */
 static void test_completions(int32_t lib, HCS_SYSTEM system, int32_t slot, uint64_t base,
-                             intptr_t rsock) {
+                             intptr_t rsock, int32_t wake_kind) {
+    const char *rp = wake_kind == HB_WAKE_EVENTFD ? "eventfd_" : "";
     hb_stats before, after;
     pump_counts pc = {0, 0};
 
@@ -352,10 +398,10 @@ static void test_completions(int32_t lib, HCS_SYSTEM system, int32_t slot, uint6
     batch_verify(&a, "interleaved completions");
     pump(slot, rsock, 1, 300, no_stray_record, NULL, &pc);
     hb_dispatcher_stats(slot, &after);
-    result_line("interleaved_completions", PHASE_A);
-    result_line("interleaved_wakes", after.wakes - before.wakes);
-    result_line("interleaved_drains", pc.drains);
-    result_line("interleaved_us", t1 - t0);
+    result_named(rp, "interleaved_completions", PHASE_A);
+    result_named(rp, "interleaved_wakes", after.wakes - before.wakes);
+    result_named(rp, "interleaved_drains", pc.drains);
+    result_named(rp, "interleaved_us", t1 - t0);
     /* Edge-triggered wake-ups: each needs a re-arm, and only a drain re-arms. */
     CHECK(after.wakes - before.wakes <= pc.drains + 1, "more wake-ups (%llu) than re-arms (%llu)",
           (unsigned long long)(after.wakes - before.wakes), (unsigned long long)pc.drains);
@@ -374,17 +420,26 @@ static void test_completions(int32_t lib, HCS_SYSTEM system, int32_t slot, uint6
     batch_verify(&b, "burst");
     pump(slot, rsock, 1, 300, no_stray_record, NULL, &burst);
     hb_dispatcher_stats(slot, &after);
-    result_line("burst_completions", PHASE_B);
-    result_line("burst_wakes", after.wakes - before.wakes);
-    result_line("burst_drains", burst.drains);
-    result_line("burst_wake_bytes", burst.wake_bytes);
-    result_line("burst_high_water", after.high_water);
-    result_line("burst_us", t1 - t0);
+    result_named(rp, "burst_completions", PHASE_B);
+    result_named(rp, "burst_wakes", after.wakes - before.wakes);
+    result_named(rp, "burst_drains", burst.drains);
+    result_named(rp, "burst_wake_bytes", burst.wake_bytes);
+    result_named(rp, "burst_high_water", after.high_water);
+    result_named(rp, "burst_us", t1 - t0);
     CHECK(after.wakes - before.wakes <= burst.drains + 1, "burst: more wake-ups than re-arms");
     CHECK(after.wakes - before.wakes < PHASE_B, "burst: one wake-up per completion, no batching");
+    if (wake_kind == HB_WAKE_EVENTFD) {
+        /* Each read takes the whole 8-byte counter, however many wake-ups
+         * added to it: never more reads than wake-ups. */
+        CHECK(burst.wake_bytes % 8 == 0 && burst.wake_bytes / 8 <= after.wakes - before.wakes,
+              "eventfd: %llu bytes read for %llu wake-ups", (unsigned long long)burst.wake_bytes,
+              (unsigned long long)(after.wakes - before.wakes));
+    }
 
-    /* C: the callbacks run on the fake's Windows threads, not ours. */
-    hb_mutex_init(&g_thread_lock);
+    /* C: the callbacks run on the fake's threads, not ours. */
+    hb_mutex_lock(&g_thread_lock);
+    g_thread_count = 0;
+    hb_mutex_unlock(&g_thread_lock);
     completion_batch c;
     batch_init(&c, lib, base, 200000, PHASE_C);
     for (uint32_t i = 0; i < PHASE_C; i++) start_operation(&c, system, c.first + i, 0, observing_completion);
@@ -392,9 +447,24 @@ static void test_completions(int32_t lib, HCS_SYSTEM system, int32_t slot, uint6
     batch_verify(&c, "observed completions");
     uint32_t me = wt_thread_id();
     for (int i = 0; i < g_thread_count; i++) CHECK(g_threads[i] != me, "a callback ran on the waiting thread");
-    result_line("callback_threads", (unsigned long long)g_thread_count);
+    result_named(rp, "callback_threads", (unsigned long long)g_thread_count);
     CHECK(g_thread_count >= 2, "completions came from %d thread(s); the fake has 8", g_thread_count);
 }
+
+#ifndef _WIN32
+/* The eventfd wake-up (Linux only; Windows has the socket alone): a second
+ * dispatcher whose wake-up is an eventfd, through the same completion runs. */
+static void test_eventfd_wake(int32_t lib, HCS_SYSTEM system) {
+    intptr_t efd;
+    CHECK(wt_eventfd(&efd) == 0, "cannot make an eventfd");
+    uint64_t base;
+    int32_t slot = hb_dispatcher_open(HB_WAKE_EVENTFD, efd, &base);
+    CHECK(slot >= 1, "hb_dispatcher_open(HB_WAKE_EVENTFD) failed");
+    test_completions(lib, system, slot, base, efd, HB_WAKE_EVENTFD);
+    hb_dispatcher_close(slot);
+    wt_close_socket(efd);
+}
+#endif
 
 static void test_events(int32_t lib, HCS_SYSTEM system, int32_t slot, uint64_t base, intptr_t rsock) {
     pump_counts pc = {0, 0};
@@ -447,8 +517,8 @@ static void test_process(int32_t lib, int32_t slot, uint64_t base, intptr_t rsoc
     CHECK(one.count == 1 && one.rec.token == token && one.rec.status == S_OK_HR, "process completion");
     CHECK(one.rec.has_process_info && one.rec.process_info.ProcessId != 0, "no process information");
     HANDLE in = one.rec.process_info.StdInput, out = one.rec.process_info.StdOutput;
-    CHECK(wt_is_pipe(in) && wt_is_pipe(out), "std handles are not pipe HANDLEs");
-    CHECK(wt_pipe_roundtrip(in, out) == 0, "the pipe HANDLEs do not carry data");
+    CHECK(wt_is_pipe(in) && wt_is_pipe(out), "std handles are not pipes");
+    CHECK(wt_pipe_roundtrip(in, out) == 0, "the std pipes do not carry data");
     result_line("process_pipe_handles_work", 1);
     wt_close_handle(in);
     wt_close_handle(out);
@@ -484,7 +554,7 @@ static void test_orphans(int32_t lib, HCS_SYSTEM system) {
     wt_close_socket(wsock);
 }
 
-static void test_no_leaks(void) {
+static void test_no_leaks(long handles_at_start) {
     uint64_t deadline = wt_now_us() + 5000000;
     while ((fake.live_operations() != 0 || fake.strings_outstanding() != 0) && wt_now_us() < deadline)
         wt_sleep_ms(10);
@@ -496,28 +566,40 @@ static void test_no_leaks(void) {
     CHECK(fake.strings_outstanding() == 0, "%ld returned strings never freed", fake.strings_outstanding());
     CHECK(g.docs_outstanding == 0, "%lld UTF-8 documents never freed", (long long)g.docs_outstanding);
     CHECK(g.dispatchers_open == 0, "%lld dispatchers still open", (long long)g.dispatchers_open);
+    /* Every socket, eventfd and process pipe closed (not counted on Windows). */
+    long handles_now = wt_open_handles();
+    if (handles_at_start >= 0) {
+        CHECK(handles_now == handles_at_start, "%ld handles open at the start, %ld at the end",
+              handles_at_start, handles_now);
+        result_line("handles_leaked", 0);
+    }
     result_line("leaks", 0);
 }
 
 int main(void) {
     char dir[1024], fake_path[1100];
-    CHECK(wt_init() == 0, "WSAStartup failed");
+    CHECK(wt_init() == 0, "platform setup (WSAStartup) failed");
+    long handles_at_start = wt_open_handles();
     CHECK(wt_exe_dir(dir, sizeof dir) == 0, "cannot find the executable's directory");
-    snprintf(fake_path, sizeof fake_path, "%s\\fakecore.dll", dir);
+    snprintf(fake_path, sizeof fake_path, "%s" SEP FAKE_NAME, dir);
+    hb_mutex_init(&g_thread_lock);
 
     test_loader(dir, fake_path);
     int32_t lib = open_fake(fake_path);
     load_controls(fake_path);
 
     intptr_t rsock, wsock;
-    CHECK(wt_socketpair(&rsock, &wsock, 1) == 0, "cannot make a loopback socket pair");
+    CHECK(wt_socketpair(&rsock, &wsock, 1) == 0, "cannot make a socket pair");
     uint64_t base;
     int32_t slot = hb_dispatcher_open(HB_WAKE_SOCKET, wsock, &base);
     CHECK(slot >= 1, "hb_dispatcher_open failed");
     pump_counts pc = {0, 0};
 
     HCS_SYSTEM system = create_system(lib, base, slot, rsock, &pc);
-    test_completions(lib, system, slot, base, rsock);
+    test_completions(lib, system, slot, base, rsock, HB_WAKE_SOCKET);
+#ifndef _WIN32
+    test_eventfd_wake(lib, system);
+#endif
     test_orphans(lib, system);
     test_events(lib, system, slot, base, rsock); /* closes the system */
     test_process(lib, slot, base, rsock, &pc);
@@ -525,7 +607,12 @@ int main(void) {
     hb_dispatcher_close(slot);
     wt_close_socket(rsock);
     wt_close_socket(wsock);
-    test_no_leaks();
-    printf("wine bridge test passed\n");
+    test_no_leaks(handles_at_start);
+    hb_mutex_destroy(&g_thread_lock);
+#ifdef _WIN32
+    printf("wine bridge test passed\n"); /* what tests/windows/test_wine_bridge.py looks for */
+#else
+    printf("native bridge test passed\n");
+#endif
     return 0;
 }

@@ -1,6 +1,7 @@
 /*
- * wine_os.c - Winsock, pipe and file helpers for wine_bridge_test.c (see
- * wine_os.h for why they live apart).
+ * wine_os.c - bridge_test_os.h for Windows: the Winsock, pipe and file
+ * helpers tests/native/bridge_test.c needs when it runs under Wine (see
+ * bridge_test_os.h for why they live apart; posix_os.c is the Linux side).
  */
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
@@ -82,6 +83,11 @@ long wt_drain_socket(intptr_t sock) {
 
 void wt_close_socket(intptr_t sock) { closesocket((SOCKET)sock); }
 
+int wt_eventfd(intptr_t *fd) {
+    (void)fd;
+    return -1; /* no eventfd: the bridge's Windows wake-up is the socket */
+}
+
 uint32_t wt_thread_id(void) { return (uint32_t)GetCurrentThreadId(); }
 
 uint64_t wt_now_us(void) {
@@ -111,6 +117,8 @@ int wt_pipe_roundtrip(void *write_end, void *read_end) {
 }
 
 void wt_close_handle(void *handle) { CloseHandle((HANDLE)handle); }
+
+long wt_open_handles(void) { return -1; }
 
 int wt_exe_dir(char *out, size_t size) {
     wchar_t path[MAX_PATH];
