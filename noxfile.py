@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import nox
@@ -41,19 +42,27 @@ def _pytest(session: nox.Session, *args: str, env: dict[str, str] | None = None)
     """pytest from a scratch directory: the tests start interpreters of their
     own (``python -m hcsaio.emulator``, ``python -c``), which put their
     working directory first on sys.path; in the checkout that would be the
-    source tree, whose native modules are not built."""
+    source tree, whose native modules are not built.
+
+    TMPDIR is a fresh short directory, not nox's ``.nox/<session>/tmp``:
+    the emulator tests put Unix sockets under pytest's tmp_path, and below a
+    deep checkout (CI's, say) those paths outgrow AF_UNIX's 108 bytes."""
     session.chdir(session.create_tmp())
-    session.run(
-        "pytest",
-        "-c",
-        str(ROOT / "pyproject.toml"),
-        "--rootdir",
-        str(ROOT),
-        "-p",
-        "no:cacheprovider",
-        *args,
-        env=env,
-    )
+    short_tmp = tempfile.mkdtemp(prefix="hcsaio-nox-", dir="/tmp" if os.name == "posix" else None)
+    try:
+        session.run(
+            "pytest",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(ROOT),
+            "-p",
+            "no:cacheprovider",
+            *args,
+            env={"TMPDIR": short_tmp, **(env or {})},
+        )
+    finally:
+        shutil.rmtree(short_tmp, ignore_errors=True)
 
 
 @nox.session
