@@ -44,12 +44,14 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     from ._listen import SocketSetupError
     from ._service import EmulatorService
+    from ._signals import stop_passing_on_ignored_signals
 
     logging.basicConfig(
         stream=sys.stderr,
         level=args.log_level.upper(),
         format=f"hcsemu[{os.getpid()}] %(levelname)s: %(message)s",
     )
+    stop_passing_on_ignored_signals()
     service = EmulatorService(
         args.socket, args.mode, lifeline_fd=args.lifeline_fd, ready_fd=args.ready_fd
     )

@@ -10,7 +10,6 @@ import stat
 
 from ._session import Peer
 
-
 _SUN_PATH_MAX = 107  # sockaddr_un.sun_path holds 108 bytes with the NUL
 
 

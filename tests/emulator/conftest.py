@@ -52,6 +52,15 @@ class Service:
             self.lifeline = None
 
 
+def _like_a_background_job() -> None:
+    """Start every test service the way a shell's ``nohup ... &`` would:
+    SIGINT, SIGQUIT and SIGHUP ignored. Container processes must still get
+    default dispositions (test_abi_processes.test_signals traps INT and
+    QUIT through CtrlC and CtrlBreak), in both runtimes."""
+    for signum in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def start_service(directory: Path, *extra: str, env: dict[str, str] | None = None) -> Service:
     """Run ``python -m hcsaio.emulator serve`` and wait for its ready line."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -62,7 +71,12 @@ def start_service(directory: Path, *extra: str, env: dict[str, str] | None = Non
     command += ["--lifeline-fd", str(lifeline_read), "--ready-fd", str(ready_write), *extra]
     environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {}))
     environment.pop("HCSAIO_EMULATOR_SOCKET", None)
-    process = subprocess.Popen(command, pass_fds=(lifeline_read, ready_write), env=environment)
+    process = subprocess.Popen(
+        command,
+        pass_fds=(lifeline_read, ready_write),
+        env=environment,
+        preexec_fn=_like_a_background_job,
+    )
     os.close(lifeline_read)
     os.close(ready_write)
     try:

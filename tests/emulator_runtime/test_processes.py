@@ -13,7 +13,7 @@ import pytest
 from hcsaio.emulator._runtime import ProcessSpec, Stdio
 from hcsaio.emulator._runtime_ns import NamespaceRuntime
 
-from .conftest import DEFAULT_ENV, read_all, run, sh, spawn_piped
+from .conftest import DEFAULT_ENV, MakeRuntime, read_all, run, sh, spawn_piped
 
 pytestmark = [pytest.mark.privileged, pytest.mark.asyncio]
 
@@ -214,6 +214,22 @@ async def test_signals_reach_the_process_group(container: NamespaceRuntime, sign
     async with asyncio.timeout(10):  # nothing was left behind in the container
         while await _images(container) != ["hcsemu-init"]:
             await asyncio.sleep(0.02)
+
+
+async def test_processes_start_with_default_dispositions(make_runtime: MakeRuntime) -> None:
+    """A container started by a service that ignores SIGINT, SIGQUIT and
+    SIGHUP (as a shell's ``nohup ... &`` leaves it) still runs its
+    processes with every signal at its default: SIG_IGN survives exec, so
+    the shim resets each disposition itself, as container runtimes do."""
+    ignored = (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP)
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in ignored}
+    try:
+        rt = await make_runtime()  # the shim inherits the ignored signals
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    r = await run(rt, ["grep", "^Sig[IB][gl][nk]:", "/proc/self/status"])
+    assert r.text.split() == ["SigBlk:", "0" * 16, "SigIgn:", "0" * 16], r.text
 
 
 async def test_console_from_the_container(container: NamespaceRuntime) -> None:

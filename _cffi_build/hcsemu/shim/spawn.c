@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -97,11 +98,19 @@ void shim_child_exec(const struct shim_spawn_args *a)
 {
     int st = a->status_fd;
 
-    /* undo the shim's signal setup: the program starts with defaults */
+    /* The program starts with every disposition at its default, as under
+     * any container runtime: undo the shim's own setup (SIGPIPE) and any
+     * SIG_IGN inherited from whoever started the service (a shell's `&`
+     * job ignores SIGINT and SIGQUIT; exec keeps SIG_IGN). The raw system
+     * call, because glibc's sigaction refuses its two reserved real-time
+     * signals; an all-zero kernel sigaction is SIG_DFL, no flags, empty
+     * mask on every architecture. SIGKILL and SIGSTOP refuse; that is fine. */
+    static const unsigned long dfl[8]; /* larger than any kernel sigaction */
+    for (int sig = 1; sig <= 64; sig++)
+        syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)8 /* the kernel's 64-bit sigset */);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
 
     int32_t pid = getpid(); /* namespace pid: we are inside it */
     if (shim_write_all(st, &pid, sizeof pid) < 0)
