@@ -67,8 +67,9 @@ def _pytest(session: nox.Session, *args: str, env: dict[str, str] | None = None)
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole suite. Extra arguments go to pytest."""
-    _install_package(session, "test", "bench")
+    """The whole suite. Extra arguments go to pytest. Every extra is
+    installed, so no test of an optional feature (--plot) skips in CI."""
+    _install_package(session, "test", "bench", "plot")
     _pytest(session, *session.posargs, str(ROOT / "tests"))
 
 
