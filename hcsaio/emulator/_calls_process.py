@@ -159,7 +159,8 @@ def process_op(d: Dispatcher, session: Session, frame: Frame) -> None:
     act = prepare(process, frame.text(0))
 
     async def work(context: RequestContext) -> Reply:
-        await context.cancellable(settled(process.ready))
+        if not process.ready.done() or context.cancelled:  # else nothing to wait for
+            await context.cancellable(settled(process.ready))
         if process.ready.exception() is not None:
             raise HcsFailure(ERROR_NOT_FOUND, "The process was never created.")
         await d.context.faults.before(name, context)

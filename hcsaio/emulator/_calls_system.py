@@ -46,7 +46,8 @@ async def settled(future: asyncio.Future[None]) -> None:
 async def created(system: ComputeSystem, context: RequestContext) -> None:
     """Wait until creation has finished; a failed creation means the
     system does not exist."""
-    await context.cancellable(settled(system.ready))
+    if not system.ready.done() or context.cancelled:  # else nothing to wait for
+        await context.cancellable(settled(system.ready))
     if system.ready.exception() is not None or system.removed:
         raise HcsFailure(
             HCS_E_SYSTEM_NOT_FOUND, f"The compute system {system.id!r} does not exist."

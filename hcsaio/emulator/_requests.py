@@ -10,7 +10,7 @@ already applied stay" holds by construction.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from ._hresults import Cancelled
@@ -21,33 +21,48 @@ T = TypeVar("T")
 class RequestContext:
     def __init__(self, request_id: int) -> None:
         self.request_id = request_id
-        self._cancelled = asyncio.Event()
+        self._cancelled = False
+        # wake-ups of the waits in progress (usually none, at most one)
+        self._wakers: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
-        self._cancelled.set()
+        self._cancelled = True
+        for wake in list(self._wakers):
+            wake()
 
     @property
     def cancelled(self) -> bool:
-        return self._cancelled.is_set()
+        return self._cancelled
 
     async def cancellable(self, awaitable: Awaitable[T]) -> T:
         """Await ``awaitable`` unless the request is cancelled first, in
         which case the awaitable is cancelled and ``Cancelled`` raised."""
-        if self.cancelled:
+        if self._cancelled:
             if asyncio.iscoroutine(awaitable):
                 awaitable.close()
             raise Cancelled()
         work = asyncio.ensure_future(awaitable)
-        stop = asyncio.ensure_future(self._cancelled.wait())
-        try:
-            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-            if not work.done():
-                work.cancel()
-                # Let the work unwind (e.g. a runtime's grace wait) before
-                # the cancellation is reported.
-                await asyncio.gather(work, return_exceptions=True)
+        if not work.done():
+            # One future that either the work or cancel() completes: no
+            # watcher task per wait (this is on every request's path).
+            woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def wake(_: object = None) -> None:
+                if not woken.done():
+                    woken.set_result(None)
+
+            work.add_done_callback(wake)
+            self._wakers.append(wake)
+            try:
+                await woken
+            finally:
+                self._wakers.remove(wake)
+                work.remove_done_callback(wake)
+                if not work.done():
+                    work.cancel()
+                    # Let the work unwind (e.g. a runtime's grace wait) before
+                    # the cancellation is reported.
+                    await asyncio.gather(work, return_exceptions=True)
         if work.cancelled():
             raise Cancelled()
         return work.result()

@@ -67,6 +67,7 @@ class ComputeSystem:
         self.removed = False
         self._on_unused = on_unused
         self._lock = asyncio.Lock()
+        self._queued = 0  # transitions waiting for the lock
         self._stopping = 0
         self._stopper = Stopper(lambda grace: self._runtime().stop(grace=grace))
         self._finish: asyncio.Task[None] | None = None
@@ -91,7 +92,14 @@ class ComputeSystem:
 
     @contextlib.asynccontextmanager
     async def _transition(self, request: RequestContext) -> AsyncIterator[None]:
-        await request.cancellable(self._lock.acquire())
+        if self._lock.locked() or self._queued or request.cancelled:
+            self._queued += 1
+            try:
+                await request.cancellable(self._lock.acquire())
+            finally:
+                self._queued -= 1
+        else:
+            await self._lock.acquire()  # free and nobody queued: never waits
         try:
             yield
         finally:
