@@ -31,6 +31,7 @@ import itertools
 import logging
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -114,6 +115,13 @@ def _reap_zombie(pid: int) -> None:
     """Reap a child whose pidfd polled readable (it has exited: no wait)."""
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def _exited(pidfd: int) -> bool:
+    """Whether the process has exited (its pidfd polls readable), now."""
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 async def _readable(fd: int, timeout: float) -> bool:
@@ -703,16 +711,19 @@ class NamespaceRuntime:
             self._send(proto.encode_signal_all(seq, signal.SIGTERM))
         except RuntimeError:
             return
-        dead: asyncio.Future[Any] = asyncio.ensure_future(self._dead.wait())
         try:
-            await asyncio.wait({idle, dead}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+            # a dead shim fails the idle waiter too (_fail_waiters): no
+            # second watcher needed
+            async with asyncio.timeout(grace):
+                await idle
+        except (TimeoutError, RuntimeError):
+            pass  # grace over, or the shim died: _kill handles both
         finally:
-            dead.cancel()
             self._idle.pop(seq, None)
             if not idle.done():
                 idle.cancel()
             elif not idle.cancelled():
-                idle.exception()  # retrieved: a dead shim is handled by _kill
+                idle.exception()  # retrieved
 
     async def _kill(self) -> None:
         with contextlib.suppress(RuntimeError):
@@ -735,7 +746,8 @@ class NamespaceRuntime:
         pid, pidfd = self._shim_pid, self._pidfd
         if pid is None or pidfd is None:
             return
-        if not await _readable(pidfd, SHIM_EXIT_TIMEOUT):
+        # after DEAD the shim exits at once: usually it already has
+        if not _exited(pidfd) and not await _readable(pidfd, SHIM_EXIT_TIMEOUT):
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
             await _readable(pidfd, SHIM_EXIT_TIMEOUT)
         _reap_zombie(pid)
