@@ -344,6 +344,7 @@ static void setup(int *sfd_out)
     *sfd_out = make_signalfd();
     if (*sfd_out < 0)
         send_setup_error("signalfd");
+    shim_note_ignored_signals(); /* after make_signalfd ignored SIGPIPE */
 
     join_cgroups(err, sizeof err);
     shim_debug("cgroups joined");

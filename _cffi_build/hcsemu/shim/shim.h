@@ -185,6 +185,9 @@ struct shim_spawn_args {
     int status_fd; /* write end: int32 pid, then on failure int32 err, int32 stage */
 };
 void shim_child_exec(const struct shim_spawn_args *a) __attribute__((noreturn));
+/* Record which signals the shim ignores (once, after its own setup): the
+ * only dispositions a child must undo, as exec resets every other one. */
+void shim_note_ignored_signals(void);
 
 /* user.c */
 int shim_resolve_user(const char *spec, uid_t *uid, gid_t *gid, gid_t *groups, int *ngroups);

@@ -94,6 +94,22 @@ static void exec_search(char **argv, char **envp)
     errno = saw_eacces ? EACCES : ENOENT;
 }
 
+static int ignored[64]; /* signals the shim ignores, or cannot query */
+static int n_ignored;
+
+void shim_note_ignored_signals(void)
+{
+    n_ignored = 0;
+    for (int sig = 1; sig <= 64; sig++) {
+        struct sigaction old;
+        /* glibc refuses its two reserved real-time signals: those are
+         * always reset, like anything else that cannot be asked */
+        if (sigaction(sig, NULL, &old) < 0 ? sig != SIGKILL && sig != SIGSTOP
+                                           : old.sa_handler == SIG_IGN)
+            ignored[n_ignored++] = sig;
+    }
+}
+
 void shim_child_exec(const struct shim_spawn_args *a)
 {
     int st = a->status_fd;
@@ -101,13 +117,15 @@ void shim_child_exec(const struct shim_spawn_args *a)
     /* The program starts with every disposition at its default, as under
      * any container runtime: undo the shim's own setup (SIGPIPE) and any
      * SIG_IGN inherited from whoever started the service (a shell's `&`
-     * job ignores SIGINT and SIGQUIT; exec keeps SIG_IGN). The raw system
-     * call, because glibc's sigaction refuses its two reserved real-time
-     * signals; an all-zero kernel sigaction is SIG_DFL, no flags, empty
-     * mask on every architecture. SIGKILL and SIGSTOP refuse; that is fine. */
+     * job ignores SIGINT and SIGQUIT; exec keeps SIG_IGN). exec resets
+     * every caught signal itself, so the ignored ones, noted once at
+     * startup, are all there is to undo. The raw system call, because
+     * glibc's sigaction refuses its two reserved real-time signals; an
+     * all-zero kernel sigaction is SIG_DFL, no flags, empty mask on every
+     * architecture. */
     static const unsigned long dfl[8]; /* larger than any kernel sigaction */
-    for (int sig = 1; sig <= 64; sig++)
-        syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)8 /* the kernel's 64-bit sigset */);
+    for (int i = 0; i < n_ignored; i++)
+        syscall(SYS_rt_sigaction, ignored[i], dfl, NULL, (size_t)8 /* the kernel's 64-bit sigset */);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
