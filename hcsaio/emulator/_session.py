@@ -84,20 +84,41 @@ class Session:
     # ---- reading ----
 
     async def serve(self) -> None:
+        """Read and dispatch frames until EOF, an error or ``close()``.
+
+        The socket stays registered with the event loop for the session's
+        life and frames are dispatched straight from the readiness
+        callback: no reader (un)registration and no task wake-up per
+        frame (``sock_recv`` costs both)."""
         self._reader = asyncio.current_task()
         decoder = FrameDecoder(CLIENT_KINDS)
+        ended: asyncio.Future[None] = self._loop.create_future()
+
+        def on_readable() -> None:
+            try:
+                while not self.closed and not ended.done():
+                    try:
+                        data = self.sock.recv(RECV_SIZE)
+                    except (BlockingIOError, InterruptedError):
+                        return
+                    if not data:
+                        ended.set_result(None)
+                        return
+                    for frame in decoder.feed(data):
+                        self._dispatcher.dispatch(self, frame)
+            except Exception as err:
+                if not ended.done():
+                    ended.set_exception(err)
+
+        self._loop.add_reader(self.sock, on_readable)
         try:
-            while not self.closed:
-                data = await self._loop.sock_recv(self.sock, RECV_SIZE)
-                if not data:
-                    break
-                for frame in decoder.feed(data):
-                    self._dispatcher.dispatch(self, frame)
+            await ended
         except ProtocolError as err:
             log.warning("dropping %r: protocol error: %s", self, err)
         except (ConnectionError, OSError) as err:
             log.info("%r disconnected: %s", self, err)
         finally:
+            self._loop.remove_reader(self.sock)
             self._reader = None
             self.close()
 
