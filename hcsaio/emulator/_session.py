@@ -95,17 +95,20 @@ class Session:
         ended: asyncio.Future[None] = self._loop.create_future()
 
         def on_readable() -> None:
+            # One recv per callback, as sock_recv did: a client that floods
+            # its socket gets a turn per loop iteration, not the whole loop.
+            if self.closed or ended.done():
+                return
             try:
-                while not self.closed and not ended.done():
-                    try:
-                        data = self.sock.recv(RECV_SIZE)
-                    except (BlockingIOError, InterruptedError):
-                        return
-                    if not data:
-                        ended.set_result(None)
-                        return
-                    for frame in decoder.feed(data):
-                        self._dispatcher.dispatch(self, frame)
+                try:
+                    data = self.sock.recv(RECV_SIZE)
+                except (BlockingIOError, InterruptedError):
+                    return
+                if not data:
+                    ended.set_result(None)
+                    return
+                for frame in decoder.feed(data):
+                    self._dispatcher.dispatch(self, frame)
             except Exception as err:
                 if not ended.done():
                     ended.set_exception(err)
