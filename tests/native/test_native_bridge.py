@@ -8,6 +8,7 @@ tests/windows/test_wine_bridge.py."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -24,11 +25,11 @@ pytestmark = pytest.mark.skipif(
 
 
 def _results(output: str) -> dict[str, int]:
-    found = {}
-    for line in output.splitlines():
-        if line.startswith("RESULT ") and "=" in line:
-            name, _, value = line[len("RESULT ") :].partition("=")
-            found[name.strip()] = int(value)
+    spec = importlib.util.spec_from_file_location("hcsaio_run_native_tests", RUNNER)
+    assert spec is not None and spec.loader is not None
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    found: dict[str, int] = runner.results(output)
     return found
 
 

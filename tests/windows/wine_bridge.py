@@ -30,6 +30,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -37,7 +38,6 @@ CFFI_BUILD = REPO / "_cffi_build"
 INCLUDE = CFFI_BUILD / "include"
 BRIDGE = CFFI_BUILD / "bridge"
 NATIVE = REPO / "tests" / "native"
-BRIDGE_SOURCES = ("dispatcher.c", "loader.c", "platform.c")
 CFLAGS = ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"]
 #: Static mingw runtime (winpthreads, libgcc): the binaries need only Windows DLLs.
 STATIC = ["-static", "-static-libgcc"]
@@ -50,47 +50,40 @@ class Built:
     dll: Path
 
 
-def _call_wrappers() -> tuple[str, str]:
-    """(prototypes, definitions) of hb_call_*, from the cffi builder itself."""
+def _native_runner() -> Any:
+    """tests/native/run_native_tests.py: the Linux build of the same test,
+    whose wrapper generation, command runner and RESULT parser serve both."""
     spec = importlib.util.spec_from_file_location(
-        "hcsaio_build_bridge", CFFI_BUILD / "build_bridge.py"
+        "hcsaio_run_native_tests", NATIVE / "run_native_tests.py"
     )
     if spec is None or spec.loader is None:
-        raise ImportError("cannot load _cffi_build/build_bridge.py")
+        raise ImportError("cannot load tests/native/run_native_tests.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    decls, defs = module.wrappers()
-    return str(decls), str(defs)
+    return module
 
 
-def _run(cmd: list[str], **kwargs: object) -> None:
-    print("+", " ".join(shlex.quote(c) for c in cmd), flush=True)
-    subprocess.run(cmd, check=True, **kwargs)  # type: ignore[call-overload]
+_native = _native_runner()
+results = _native.results
 
 
 def build(out: Path, cc: str) -> Built:
     out.mkdir(parents=True, exist_ok=True)
-    decls, defs = _call_wrappers()
-    (out / "hb_calls.h").write_text(
-        "/* Generated from _cffi_build/build_bridge.py: the hb_call_* wrappers. */\n"
-        '#ifndef HB_CALLS_H\n#define HB_CALLS_H\n#include "bridge.h"\n'
-        f"{decls}\n#endif\n"
-    )
-    (out / "hb_calls.c").write_text(f'#include "bridge_internal.h"\n\n{defs}')
+    _native.write_call_wrappers(out)
     includes = [f"-I{INCLUDE}", f"-I{BRIDGE}", f"-I{out}", f"-I{NATIVE}"]
     cc_cmd = shlex.split(cc)
     objects = []
-    for source in [*(BRIDGE / s for s in BRIDGE_SOURCES), out / "hb_calls.c"]:
+    for source in [*(BRIDGE / s for s in _native.BRIDGE_SOURCES), out / "hb_calls.c"]:
         obj = out / (source.stem + ".o")
-        _run([*cc_cmd, *CFLAGS, *includes, "-c", str(source), "-o", str(obj)])
+        _native.run_command([*cc_cmd, *CFLAGS, *includes, "-c", str(source), "-o", str(obj)])
         objects.append(str(obj))
     dll = out / "fakecore.dll"
-    _run(
+    _native.run_command(
         [*cc_cmd, *CFLAGS, *STATIC, "-shared", f"-I{INCLUDE}", "-o", str(dll),
          str(NATIVE / "fakecore.c"), str(HERE / "fakecore_win32.c"), "-lpthread"]
     )  # fmt: skip
     exe = out / "wine_bridge_test.exe"
-    _run(
+    _native.run_command(
         [*cc_cmd, *CFLAGS, *STATIC, *includes, "-o", str(exe),
          str(NATIVE / "bridge_test.c"), str(HERE / "wine_os.c"), *objects, "-lws2_32"]
     )  # fmt: skip
@@ -129,16 +122,6 @@ def run_under_wine(built: Built, wine: str) -> subprocess.CompletedProcess[str]:
             text=True,
             timeout=WINE_TIMEOUT,
         )
-
-
-def results(output: str) -> dict[str, int]:
-    """The test's ``RESULT name=value`` lines."""
-    found = {}
-    for line in output.splitlines():
-        if line.startswith("RESULT ") and "=" in line:
-            name, _, value = line[len("RESULT ") :].partition("=")
-            found[name.strip()] = int(value)
-    return found
 
 
 def main(argv: list[str] | None = None) -> int:
