@@ -48,26 +48,11 @@ HRESULT HcsCreateProcess(HCS_SYSTEM computeSystem, PCWSTR processParameters,
     f.object = system->wire_id;
     f.object2 = h->wire_id;
     int bad = hx_frame_set_field16(&f, 0, processParameters, keep) != 0;
-    hx_lock();
-    int stored = !bad && hx_handle_publish(h) == 0;
-    op->route = h; /* the process's callbacks and its creation share a worker */
-    hx_ref(&h->base);
-    hx_unlock();
-    hr = stored ? hx_request_start(h->conn, op, &f) : bad ? E_INVALIDARG_HR : E_OUTOFMEMORY_HR;
-    hx_frame_free_fields(keep);
-    if (hr < 0) {
-        hx_lock();
-        hx_handle_unpublish(h);
-        hx_unref(&h->base);
-        hx_unlock();
-        return hx_op_fail(op, hr, "The process could not be created.");
+    hr = hx_create_start(h, op, &f, keep, bad, "The process could not be created.");
+    if (hr >= 0) {
+        *process = (HCS_PROCESS)h;
     }
-    hx_lock();
-    hx_unref(&h->base); /* the registry's reference is the caller's now */
-    hx_unlock();
-    hx_op_release(op);
-    *process = (HCS_PROCESS)h;
-    return S_OK_HR;
+    return hr;
 }
 
 HRESULT HcsOpenProcess(HCS_SYSTEM computeSystem, DWORD processId, DWORD requestedAccess,

@@ -51,30 +51,11 @@ static HRESULT create_system(PCWSTR idNamespace, PCWSTR id, PCWSTR configuration
     int bad = hx_frame_set_field16(&f, 0, idNamespace, keep) != 0 ||
               hx_frame_set_field16(&f, 1, id, keep) != 0 ||
               hx_frame_set_field16(&f, 2, configuration, keep) != 0;
-    hx_lock();
-    int stored = !bad && hx_handle_publish(h) == 0;
-    op->route = h;
-    hx_ref(&h->base);
-    hx_unlock();
-    if (stored) {
-        hr = hx_request_start(conn, op, &f);
-    } else {
-        hr = bad ? E_INVALIDARG_HR : E_OUTOFMEMORY_HR;
+    hr = hx_create_start(h, op, &f, keep, bad, "The compute system could not be created.");
+    if (hr >= 0) {
+        *computeSystem = (HCS_SYSTEM)h;
     }
-    hx_frame_free_fields(keep);
-    if (hr < 0) {
-        hx_lock();
-        hx_handle_unpublish(h);
-        hx_unref(&h->base);
-        hx_unlock();
-        return hx_op_fail(op, hr, "The compute system could not be created.");
-    }
-    hx_lock();
-    hx_unref(&h->base); /* the registry's reference is the caller's now */
-    hx_unlock();
-    hx_op_release(op);
-    *computeSystem = (HCS_SYSTEM)h;
-    return S_OK_HR;
+    return hr;
 }
 
 HRESULT HcsCreateComputeSystem(PCWSTR id, PCWSTR configuration, HCS_OPERATION operation,

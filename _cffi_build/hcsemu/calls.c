@@ -94,6 +94,30 @@ void hx_handle_unpublish(hx_handle *h) {
     hx_unregister(&h->base);                           /* no more calls find it */
 }
 
+HRESULT hx_create_start(hx_handle *h, hx_op *op, hx_frame *f, char **keep, int bad,
+                        const char *failure) {
+    hx_lock();
+    int stored = !bad && hx_handle_publish(h) == 0;
+    op->route = h; /* the new handle's callbacks and its creation share a worker */
+    hx_ref(&h->base);
+    hx_unlock();
+    HRESULT hr = stored ? hx_request_start(h->conn, op, f)
+                 : bad  ? E_INVALIDARG_HR
+                        : E_OUTOFMEMORY_HR;
+    hx_frame_free_fields(keep);
+    hx_lock();
+    if (hr < 0) {
+        hx_handle_unpublish(h);
+    }
+    hx_unref(&h->base); /* success: the registry's reference is the caller's now */
+    hx_unlock();
+    if (hr < 0) {
+        return hx_op_fail(op, hr, failure);
+    }
+    hx_op_release(op);
+    return S_OK_HR;
+}
+
 HRESULT hx_handle_get(const void *value, hx_kind kind, hx_handle **out) {
     hx_lock();
     *out = (hx_handle *)hx_lookup(value, kind);

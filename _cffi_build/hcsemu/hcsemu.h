@@ -241,6 +241,13 @@ HRESULT hx_op_begin_on(const void *value, hx_kind kind, HCS_OPERATION operation,
  * undo it; hx_mutex held. publish: 0, or -1 out of memory (nothing done). */
 int hx_handle_publish(hx_handle *h);
 void hx_handle_unpublish(hx_handle *h);
+/* The shared tail of HcsCreateComputeSystem/HcsCreateProcess: publish the
+ * new handle h, route op to it, send f (whose field copies `keep` are freed)
+ * and on any failure withdraw h and fail op with `failure` (bad: setting
+ * f's fields failed). Returns S_OK, with h's reference now the caller's, or
+ * the failure. */
+HRESULT hx_create_start(hx_handle *h, hx_op *op, hx_frame *f, char **keep, int bad,
+                        const char *failure);
 /* Validate a system/process handle value, referenced. */
 HRESULT hx_handle_get(const void *value, hx_kind kind, hx_handle **out);
 void hx_handle_release(hx_handle *h);
