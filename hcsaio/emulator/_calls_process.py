@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from . import _schema as schema
-from ._calls_system import created, settled
+from ._calls_system import created, spawned
 from ._documents import parse_optional, parse_process_parameters
 from ._hresults import E_INVALIDARG, ERROR_NOT_FOUND, HcsFailure
 from ._jsoncheck import any_object, get_int, get_obj, get_str, parse_object
@@ -159,10 +159,7 @@ def process_op(d: Dispatcher, session: Session, frame: Frame) -> None:
     act = prepare(process, frame.text(0))
 
     async def work(context: RequestContext) -> Reply:
-        if not process.ready.done() or context.cancelled:  # else nothing to wait for
-            await context.cancellable(settled(process.ready))
-        if process.ready.exception() is not None:
-            raise HcsFailure(ERROR_NOT_FOUND, "The process was never created.")
+        await spawned(process, context)
         await d.context.faults.before(name, context)
         return await act(context)
 

@@ -43,15 +43,29 @@ async def settled(future: asyncio.Future[None]) -> None:
     await asyncio.wait([future])
 
 
+async def _settled_cancellably(future: asyncio.Future[None], context: RequestContext) -> None:
+    """``settled(future)`` as a cancellable wait of the request, skipped
+    when there is nothing to wait for (this is on every request's path)."""
+    if not future.done() or context.cancelled:
+        await context.cancellable(settled(future))
+
+
 async def created(system: ComputeSystem, context: RequestContext) -> None:
     """Wait until creation has finished; a failed creation means the
     system does not exist."""
-    if not system.ready.done() or context.cancelled:  # else nothing to wait for
-        await context.cancellable(settled(system.ready))
+    await _settled_cancellably(system.ready, context)
     if system.ready.exception() is not None or system.removed:
         raise HcsFailure(
             HCS_E_SYSTEM_NOT_FOUND, f"The compute system {system.id!r} does not exist."
         )
+
+
+async def spawned(process: HcsProcess, context: RequestContext) -> None:
+    """Wait until the process's creation has finished; a failed creation
+    means there is no such process."""
+    await _settled_cancellably(process.ready, context)
+    if process.ready.exception() is not None:
+        raise HcsFailure(ERROR_NOT_FOUND, "The process was never created.")
 
 
 # ---- create and open ----
@@ -270,9 +284,7 @@ def wait_exit(d: Dispatcher, session: Session, frame: Frame) -> None:
             await context.cancellable(target.stopped.wait())
             return Reply(json.dumps(target.exit_status()))
         assert isinstance(target, HcsProcess)
-        await context.cancellable(settled(target.ready))
-        if target.ready.exception() is not None:
-            raise HcsFailure(ERROR_NOT_FOUND, "The process was never created.")
+        await spawned(target, context)
         await context.cancellable(target.exited.wait())
         return Reply(json.dumps(target.status()))
 
