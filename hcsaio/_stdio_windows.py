@@ -61,6 +61,17 @@ def open_pipe_handle(handle: int) -> Any:
         raise OSError(f"pipe HANDLE {handle}: PipeHandle exists only on Windows")
 
 
+def _proactor_for(name: str, handle: int, opener: PipeOpener) -> asyncio.AbstractEventLoop:
+    """The running Proactor loop a reader or writer of ``handle`` needs;
+    if there is none, ``handle`` is closed (nothing else will own it) and
+    NotImplementedError says why."""
+    try:
+        return _require_proactor(name)
+    except NotImplementedError:
+        _close_unopened(opener, handle)
+        raise
+
+
 def _require_proactor(name: str) -> asyncio.AbstractEventLoop:
     flavour = sniffio.current_async_library()
     if flavour != "asyncio":
@@ -136,11 +147,7 @@ class ProactorPipeReader(PipeReader):
         name: str = "stdout",
         pipe_opener: PipeOpener = open_pipe_handle,
     ) -> None:
-        try:
-            self._loop = _require_proactor(name)
-        except NotImplementedError:
-            _close_unopened(pipe_opener, handle)
-            raise
+        self._loop = _proactor_for(name, handle, pipe_opener)
         # PipeReader's reading algorithms use _buffer, _eof, _closed, _limit.
         self._fd = handle
         self._limit = limit
@@ -290,11 +297,7 @@ class ProactorPipeWriter(PipeWriter):
         name: str = "stdin",
         pipe_opener: PipeOpener = open_pipe_handle,
     ) -> None:
-        try:
-            self._loop = _require_proactor(name)
-        except NotImplementedError:
-            _close_unopened(pipe_opener, handle)
-            raise
+        self._loop = _proactor_for(name, handle, pipe_opener)
         self._fd = handle
         self._name = name
         self._buffer = bytearray()  # only until the transport exists
