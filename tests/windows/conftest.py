@@ -8,9 +8,13 @@ failure, so CI can never pass by not running these tests.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -40,23 +44,31 @@ def mingw_cc() -> str:
     return MINGW_CC
 
 
-def find_wine() -> str | None:
-    """wine64 where Debian puts it (not always on PATH), else wine."""
-    for candidate in (
-        os.environ.get("WINE"),
-        shutil.which("wine64"),
-        "/usr/lib/wine/wine64",
-        shutil.which("wine"),
-    ):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+@functools.cache
+def _wine_runner() -> ModuleType:
+    """tests/windows/wine_bridge.py (a script, not on sys.path), loaded once:
+    its build and run steps for test_wine_bridge.py, its find_wine here."""
+    spec = importlib.util.spec_from_file_location(
+        "hcsaio_wine_bridge", Path(__file__).resolve().parent / "wine_bridge.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
 def wine() -> str:
-    found = find_wine()
+    found: str | None = _wine_runner().find_wine()
     if found is None:
         missing_tool("wine64")
     assert found is not None
     return found
+
+
+@pytest.fixture(scope="session")
+def wine_bridge() -> ModuleType:
+    """tests/windows/wine_bridge.py, the runner of the bridge's Wine test."""
+    return _wine_runner()

@@ -6,29 +6,17 @@ test builds it, runs it, and checks the numbers it reports."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-
-
-def _runner() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hcsaio_wine_bridge", HERE / "wine_bridge.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.timeout(1200)
-def test_bridge_under_wine(mingw_cc: str, wine: str, tmp_path: Path) -> None:
-    runner = _runner()
+def test_bridge_under_wine(
+    mingw_cc: str, wine: str, wine_bridge: ModuleType, tmp_path: Path
+) -> None:
+    runner = wine_bridge
     built = runner.build(tmp_path, mingw_cc)
     proc = runner.run_under_wine(built, wine)
     output = proc.stdout + proc.stderr
