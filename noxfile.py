@@ -70,7 +70,21 @@ def tests(session: nox.Session) -> None:
     """The whole suite. Extra arguments go to pytest. Every extra is
     installed, so no test of an optional feature (--plot) skips in CI."""
     _install_package(session, "test", "bench", "plot")
-    _pytest(session, *session.posargs, str(ROOT / "tests"))
+    _pytest(session, *_test_args(session.posargs))
+
+
+def _test_args(posargs: list[str]) -> list[str]:
+    """pytest runs from a scratch directory, so test paths given on the
+    command line (``nox -s tests -- tests/api/test_x.py::name``) are resolved
+    against the checkout; without any, the whole suite runs."""
+    args, paths = [], []
+    for arg in posargs:
+        candidate = ROOT / arg.split("::", 1)[0]
+        if not arg.startswith("-") and arg.startswith("tests") and candidate.exists():
+            paths.append(str(ROOT / arg))
+        else:
+            args.append(arg)
+    return [*args, *(paths or [str(ROOT / "tests")])]
 
 
 @nox.session

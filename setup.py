@@ -22,7 +22,7 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
 HCSEMU = Path("_cffi_build") / "hcsemu"
-SHIM = HCSEMU / "shim"
+SHIM = Path("_cffi_build") / "shim"
 # HCSAIO_BUILD_EMULATOR=0 builds the bridge only (for quick bridge work).
 LINUX = sys.platform.startswith("linux") and os.environ.get("HCSAIO_BUILD_EMULATOR", "1") != "0"
 
@@ -77,7 +77,7 @@ class BuildNative(build_ext):
         objects = self.compiler.compile(
             sources,
             output_dir=self.build_temp,
-            include_dirs=["_cffi_build/include", str(HCSEMU), str(SHIM)],
+            include_dirs=["_cffi_build/include", str(SHIM)],
             macros=[("_GNU_SOURCE", "1")],
             extra_postargs=["-std=gnu11", "-Wall", "-Wextra", "-O2", *_sanitize_flags()],
         )

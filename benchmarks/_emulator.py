@@ -35,7 +35,7 @@ def mode() -> str:
 
 def base_layer() -> Path:
     """The shared base layer (built on first use, like the examples' one)."""
-    from hcsaio.emulator._baselayer import make_base_layer
+    from hcsaio.emulator.runtimes._baselayer import make_base_layer
 
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hcsaio" / "base-layer"
     make_base_layer(str(cache))  # quick when already built

@@ -29,7 +29,7 @@ STAMP_KEY = "BenchSentNs"
 
 
 def _install_stamp() -> None:
-    from hcsaio.emulator import _session
+    from hcsaio.emulator.wire import _session
 
     original = _session.Session.send_event
 

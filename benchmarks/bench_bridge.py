@@ -13,7 +13,7 @@ in one process, interleaved, on the default asyncio loop:
     (dispatch only: ``loop.run_in_executor`` futures nobody awaits);
 (c) the limit: the bridge's hand-off (mutex queue, one eventfd write per
     batch) into a C consumer, no Python at all;
-(d) hcsaio: the C trampoline, the dispatcher and ``hcsaio._operation.run``.
+(d) hcsaio: the C trampoline, the dispatcher and ``hcsaio._core._operation.run``.
 
 Throughput, in batches of ``in_flight`` operations started with the fake's
 ``hold`` script and released at once (``fake_release``); the clock runs from
@@ -56,15 +56,15 @@ import _build
 import _common
 from _common import Row, median, percentile, row, thread_count
 
-from hcsaio import _operation
-from hcsaio._dispatch import current_dispatcher
+from hcsaio._core import _operation
+from hcsaio._core._dispatch import current_dispatcher
+from hcsaio._core._waiters import AsyncioWaiter
 from hcsaio._native import operation as native_operation
 from hcsaio._native import system as native_system
 from hcsaio._native._ffi import ffi as bridge_ffi
 from hcsaio._native._ffi import lib as bridge_lib
 from hcsaio._native.handles import Handle
 from hcsaio._native.library import Library, load_library
-from hcsaio._waiters import AsyncioWaiter
 
 NAME = "bridge"
 REPEATS = (2, 5)

@@ -23,7 +23,7 @@ def _can_run_real_containers() -> bool:
 
 
 def base_layer() -> Path:
-    from hcsaio.emulator._baselayer import make_base_layer
+    from hcsaio.emulator.runtimes._baselayer import make_base_layer
 
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hcsaio" / "base-layer"
     make_base_layer(str(cache))  # quick when already built

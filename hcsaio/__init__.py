@@ -19,9 +19,10 @@ Works on asyncio (and uvloop) and, through anyio, on trio.
 """
 
 from . import errors, schema
-from ._capabilities import Capabilities, capabilities
-from ._diagnostics import PendingOperation, pending_operations
-from ._events import (
+from ._core._capabilities import Capabilities, capabilities
+from ._core._diagnostics import PendingOperation, pending_operations
+from ._version import __version__
+from .compute._events import (
     CrashInitiated,
     CrashReport,
     Event,
@@ -33,17 +34,16 @@ from ._events import (
     SystemExited,
     UnknownEvent,
 )
-from ._process import Process
-from ._run import DEVNULL, PIPE, STDOUT, CompletedProcess
-from ._service import modify_service_settings, service_properties
-from ._stdio import PipeReader, PipeWriter
-from ._system import (
+from .compute._process import Process
+from .compute._run import DEVNULL, PIPE, STDOUT, CompletedProcess
+from .compute._service import modify_service_settings, service_properties
+from .compute._stdio import PipeReader, PipeWriter
+from .compute._system import (
     Container,
     create_compute_system,
     enumerate_compute_systems,
     open_compute_system,
 )
-from ._version import __version__
 from .errors import HcsError, HcsTimeoutError, ProcessExitError
 
 __all__ = [

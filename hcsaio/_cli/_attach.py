@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .. import Process
-from .._stdio import PipeReader, PipeWriter
+from ..compute._stdio import PipeReader, PipeWriter
 from ..errors import HcsError
 from . import _terminal
 from ._interrupts import Interrupts, exit_status_for

@@ -47,7 +47,7 @@ def can_run_real_containers() -> bool:
 
 
 async def prepare_base_layer(ctx: Context) -> Path:
-    from ..emulator._baselayer import make_base_layer
+    from ..emulator.runtimes._baselayer import make_base_layer
 
     path = base_layer_dir()
     with ctx.progress(f"preparing the base layer in {path} (once)"):

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from ._client import ServiceClient, ServiceUnavailable
+from .wire._client import ServiceClient, ServiceUnavailable
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -42,9 +42,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ._listen import SocketSetupError
     from ._service import EmulatorService
-    from ._signals import stop_passing_on_ignored_signals
+    from .runtimes._signals import stop_passing_on_ignored_signals
+    from .wire._listen import SocketSetupError
 
     logging.basicConfig(
         stream=sys.stderr,
@@ -94,7 +94,7 @@ def _make_base_layer(args: argparse.Namespace) -> int:
     # The base-layer builder belongs to the namespace runtime; import it
     # only when asked, so the other commands work without it.
     try:
-        module = importlib.import_module("hcsaio.emulator._baselayer")
+        module = importlib.import_module("hcsaio.emulator.runtimes._baselayer")
     except ModuleNotFoundError as err:
         print(f"hcsemu: the base-layer builder is not installed: {err}", file=sys.stderr)
         return 2

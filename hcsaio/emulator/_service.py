@@ -18,17 +18,17 @@ import signal
 import socket
 import sys
 
-from . import _watchdog
-from ._calls_system import settled
-from ._context import ServiceContext
-from ._dispatch import Dispatcher
-from ._hresults import HcsFailure
-from ._listen import listen, peer_allowed, remove_socket
-from ._requests import detached
-from ._runtime_host import sweep_lingering
-from ._runtime_select import ServiceMode
-from ._session import Session, peer_credentials
-from ._systems import ComputeSystem, State
+from .compute._calls_system import settled
+from .compute._context import ServiceContext
+from .compute._dispatch import Dispatcher
+from .compute._hresults import HcsFailure
+from .compute._systems import ComputeSystem, State
+from .runtimes import _watchdog
+from .runtimes._runtime_host import sweep_lingering
+from .runtimes._runtime_select import ServiceMode
+from .wire._listen import listen, peer_allowed, remove_socket
+from .wire._requests import detached
+from .wire._session import Session, peer_credentials
 
 log = logging.getLogger("hcsaio.emulator")
 
@@ -149,7 +149,7 @@ async def _close_standby_shims() -> None:
     """Kill the namespace runtime's standby shims and remove their cgroups
     now, not at interpreter exit: the service is done with them (an embedding
     process may live on). Never imported, never started any."""
-    launch = sys.modules.get("hcsaio.emulator._shim_launch")
+    launch = sys.modules.get("hcsaio.emulator.runtimes._shim_launch")
     if launch is not None:
         # it waits for the background cgroup chores: not on the event loop
         await asyncio.to_thread(launch.close_standby_shims)

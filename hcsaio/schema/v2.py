@@ -8,7 +8,7 @@ documents with keyword arguments (``v2.Memory(size_in_mb=512)``); encode and dec
 ``hcsaio.schema.encode`` / ``hcsaio.schema.decode``.
 """
 
-from ._v2_base import (
+from ._generated._v2_base import (
     HvSocketAddress,
     HvSocketServiceConfig,
     HvSocketSystemConfig,
@@ -19,7 +19,7 @@ from ._v2_base import (
     RegistryValueType,
     Version,
 )
-from ._v2_container import (
+from ._generated._v2_container import (
     Container,
     ContainerCredentialGuardAddInstanceRequest,
     ContainerCredentialGuardHvSocketServiceConfig,
@@ -49,7 +49,7 @@ from ._v2_container import (
     Processor,
     SiloProperties,
 )
-from ._v2_devices import (
+from ._generated._v2_devices import (
     Attachment,
     Battery,
     ComPort,
@@ -82,7 +82,7 @@ from ._v2_devices import (
     VirtualSmbShareOptions,
     WindowsCrashReporting,
 )
-from ._v2_migration import (
+from ._generated._v2_migration import (
     BlackoutExitedEventDetails,
     CompatibilityInfo,
     MemoryMigrationTransferThrottleParams,
@@ -101,7 +101,7 @@ from ._v2_migration import (
     OperationSystemMigrationNotificationInfo,
     StartOptions,
 )
-from ._v2_modify import (
+from ._generated._v2_modify import (
     CPUGroupOperation,
     CreateGroupOperation,
     DeleteGroupOperation,
@@ -110,7 +110,7 @@ from ._v2_modify import (
     ModifySettingRequest,
     RequestType,
 )
-from ._v2_process import (
+from ._generated._v2_process import (
     CloseHandle,
     ConsoleSize,
     ProcessModifyOperation,
@@ -119,7 +119,7 @@ from ._v2_process import (
     ProcessStatus,
     STDIOHandle,
 )
-from ._v2_properties import (
+from ._generated._v2_properties import (
     CacheQueryStatsResponse,
     ContainerMemoryInformation,
     CpuGroupAffinity,
@@ -145,7 +145,7 @@ from ._v2_properties import (
     VirtualNodeInfo,
     VmMemory,
 )
-from ._v2_storage import (
+from ._generated._v2_storage import (
     CimMount,
     FileSystemFilterType,
     Layer,
@@ -154,7 +154,7 @@ from ._v2_storage import (
     Storage,
     StorageQoS,
 )
-from ._v2_system import (
+from ._generated._v2_system import (
     ComputeSystem,
     ErrorEvent,
     EventData,
@@ -165,7 +165,7 @@ from ._v2_system import (
     SaveOptions,
     SystemExitStatus,
 )
-from ._v2_vm import (
+from ._generated._v2_vm import (
     Chipset,
     CpuGroup,
     DebugOptions,

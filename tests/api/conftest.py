@@ -37,7 +37,7 @@ def unique_id(prefix: str = "t") -> str:
 @pytest.fixture(scope="session")
 def base_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A root filesystem built from the host (shell, coreutils, python3)."""
-    from hcsaio.emulator._baselayer import make_base_layer
+    from hcsaio.emulator.runtimes._baselayer import make_base_layer
 
     layer = Path(
         os.environ.get("HCSAIO_TEST_BASE_LAYER") or tmp_path_factory.mktemp("base-layer") / "layer"

@@ -11,7 +11,7 @@ import pytest
 
 import hcsaio
 from hcsaio import errors
-from hcsaio._service import modify_service_settings_raw
+from hcsaio.compute._service import modify_service_settings_raw
 from hcsaio.schema import SchemaError
 
 from .conftest import host_document, unique_id
@@ -69,8 +69,8 @@ async def test_virtual_machine_document_needs_hyper_v() -> None:
 async def test_invalid_json_from_hcs_names_the_path() -> None:
     """hcsaio validates documents itself, so HCS's own INVALID_JSON answer is
     reached here by going under the public API's check."""
-    from hcsaio import _operation
-    from hcsaio._backend import library
+    from hcsaio._core import _operation
+    from hcsaio._core._backend import library
     from hcsaio._native import system as native_system
 
     lib = await library()

@@ -11,7 +11,7 @@ from typing import Any
 import cffi
 import pytest
 
-from hcsaio import _operation
+from hcsaio._core import _operation
 from hcsaio._native import process as native_process
 from hcsaio._native import system as native_system
 from hcsaio._native.handles import Handle

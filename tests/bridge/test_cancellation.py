@@ -8,8 +8,8 @@ import anyio
 import pytest
 import sniffio
 
-from hcsaio import _operation
-from hcsaio._dispatch import all_pending, current_dispatcher
+from hcsaio._core import _operation
+from hcsaio._core._dispatch import all_pending, current_dispatcher
 from hcsaio.errors import HcsTimeoutError
 
 from .conftest import open_fds, settle

@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from hcsaio import _operation
-from hcsaio._dispatch import current_dispatcher
+from hcsaio._core import _operation
+from hcsaio._core._dispatch import current_dispatcher
 from hcsaio._native import queue as native_queue
 from hcsaio.errors import ExportNotFound, InvalidState, LibraryNotFound
 

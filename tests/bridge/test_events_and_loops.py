@@ -9,8 +9,8 @@ import threading
 import anyio
 import pytest
 
-from hcsaio import _operation
-from hcsaio._dispatch import current_dispatcher
+from hcsaio._core import _operation
+from hcsaio._core._dispatch import current_dispatcher
 from hcsaio._native import queue as native_queue
 from hcsaio._native import system as native_system
 

@@ -179,7 +179,7 @@ class PtySession:
 
 def service_clients(socket_path: str) -> int:
     """How many clients the emulator service has (this question included)."""
-    from hcsaio.emulator._client import ServiceClient
+    from hcsaio.emulator.wire._client import ServiceClient
 
     with ServiceClient(socket_path) as client:
         return int(client.status()["Clients"])
@@ -203,7 +203,7 @@ def set_faults(socket_path: str, delays: dict[str, float]) -> None:
 
     code = (
         "import asyncio, sys\n"
-        "from hcsaio._service import modify_service_settings_raw\n"
+        "from hcsaio.compute._service import modify_service_settings_raw\n"
         "asyncio.run(modify_service_settings_raw(sys.argv[1]))\n"
     )
     settings = json.dumps({"PropertyType": "EmulatorFaults", "Settings": {"Delays": delays}})

@@ -131,7 +131,7 @@ def is_root() -> bool:
 def service_children(svc: Service) -> list[int]:
     """The service's child processes, but for its watchdog: what a torn-down
     system must not leave behind."""
-    from hcsaio.emulator._client import ServiceClient
+    from hcsaio.emulator.wire._client import ServiceClient
 
     with ServiceClient(svc.socket) as client:
         watchdog = client.status()["WatchdogPid"]
@@ -147,7 +147,7 @@ def base_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A root filesystem built from the host, for real (namespace) containers."""
     if not is_root():
         pytest.skip("real containers need root (CI runs as root)")
-    from hcsaio.emulator._baselayer import make_base_layer
+    from hcsaio.emulator.runtimes._baselayer import make_base_layer
 
     layer = Path(
         os.environ.get("HCSAIO_TEST_BASE_LAYER") or tmp_path_factory.mktemp("layer") / "base"

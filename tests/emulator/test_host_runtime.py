@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from hcsaio.emulator._runtime import ContainerSpec, ProcessSpec, RuntimeMode, Stdio
-from hcsaio.emulator._runtime_host import HostRuntime
+from hcsaio.emulator.runtimes._runtime import ContainerSpec, ProcessSpec, RuntimeMode, Stdio
+from hcsaio.emulator.runtimes._runtime_host import HostRuntime
 
 from .procs import group_members, zombie_children
 

@@ -55,7 +55,7 @@ def test_private_service_lifecycle() -> None:
         """
         import json, os, threading
         from hcsaio.emulator import _launcher
-        from hcsaio.emulator._client import ServiceClient
+        from hcsaio.emulator.wire._client import ServiceClient
         paths = []
         threads = [threading.Thread(target=lambda: paths.append(_launcher.ensure_service())) for _ in range(8)]
         for t in threads: t.start()
@@ -116,7 +116,7 @@ def test_a_forked_child_uses_but_does_not_own_the_service() -> None:
         """
         import os, sys
         from hcsaio.emulator import _launcher
-        from hcsaio.emulator._client import ServiceClient
+        from hcsaio.emulator.wire._client import ServiceClient
         path = _launcher.ensure_service()
         pid = os.fork()
         if pid == 0:
@@ -160,7 +160,7 @@ def test_the_service_runs_this_hcsaio_whatever_the_working_directory(tmp_path: P
         textwrap.dedent(
             """
             from hcsaio.emulator import _launcher
-            from hcsaio.emulator._client import ServiceClient
+            from hcsaio.emulator.wire._client import ServiceClient
             with ServiceClient(_launcher.ensure_service()) as client:
                 print(client.status()["Mode"])
             """

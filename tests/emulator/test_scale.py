@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hcsaio.emulator._client import ServiceClient
+from hcsaio.emulator.wire._client import ServiceClient
 
 from . import hcsemu_abi as abi
 from .conftest import Service, service_children

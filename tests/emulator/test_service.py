@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from hcsaio.emulator._client import ServiceClient, ServiceUnavailable
-from hcsaio.emulator._protocol import PROTOCOL_VERSION, Frame, FrameDecoder, Kind, encode
+from hcsaio.emulator.wire._client import ServiceClient, ServiceUnavailable
+from hcsaio.emulator.wire._protocol import PROTOCOL_VERSION, Frame, FrameDecoder, Kind, encode
 
 from . import hcsemu_abi as abi
 from .conftest import Service, is_root, start_service
@@ -226,7 +226,7 @@ def test_stopping_releases_the_standby_shims(tmp_path: Path) -> None:
     only the interpreter's exit (a process running the service may go on)."""
     script = """
 import asyncio, sys
-from hcsaio.emulator import _shim_launch
+from hcsaio.emulator.runtimes import _shim_launch
 from hcsaio.emulator._service import EmulatorService
 calls = []
 original = _shim_launch.close_standby_shims

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from hcsaio.emulator._cmdline import command_line_to_argv
-from hcsaio.emulator._documents import parse_compute_system, parse_process_parameters
-from hcsaio.emulator._hresults import HcsFailure, as_int32
-from hcsaio.emulator._protocol import Frame, FrameDecoder, Kind, ProtocolError, encode
+from hcsaio.emulator.compute._cmdline import command_line_to_argv
+from hcsaio.emulator.compute._documents import parse_compute_system, parse_process_parameters
+from hcsaio.emulator.compute._hresults import HcsFailure, as_int32
+from hcsaio.emulator.wire._protocol import Frame, FrameDecoder, Kind, ProtocolError, encode
 
 
 @pytest.mark.parametrize(

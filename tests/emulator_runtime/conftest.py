@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from hcsaio.emulator._runtime import ContainerSpec, ProcessSpec, Stdio
-from hcsaio.emulator._runtime_ns import NamespaceProcess, NamespaceRuntime, shim_path
+from hcsaio.emulator.runtimes._runtime import ContainerSpec, ProcessSpec, Stdio
+from hcsaio.emulator.runtimes._runtime_ns import NamespaceProcess, NamespaceRuntime, shim_path
 
 IS_ROOT = os.geteuid() == 0
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -35,7 +35,7 @@ def _needs_root(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(scope="session")
 def base_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A root filesystem built from the host (shell, coreutils, python3)."""
-    from hcsaio.emulator._baselayer import make_base_layer
+    from hcsaio.emulator.runtimes._baselayer import make_base_layer
 
     layer = Path(
         os.environ.get("HCSAIO_TEST_BASE_LAYER") or tmp_path_factory.mktemp("base-layer") / "layer"

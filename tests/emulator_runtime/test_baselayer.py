@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hcsaio.emulator._baselayer import STAMP, make_base_layer
+from hcsaio.emulator.runtimes._baselayer import STAMP, make_base_layer
 
 
 def test_contents(base_layer: Path) -> None:
@@ -61,7 +61,7 @@ def test_runs_a_shell_and_python(base_layer: Path) -> None:
 
 def test_command_line(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "hcsaio.emulator._baselayer", str(tmp_path / "cli-layer")],
+        [sys.executable, "-m", "hcsaio.emulator.runtimes._baselayer", str(tmp_path / "cli-layer")],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert out.stdout.strip() == str(tmp_path / "cli-layer")

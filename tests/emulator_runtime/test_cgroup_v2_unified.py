@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hcsaio.emulator._cgroups import CgroupHost, CgroupMount, V2Cgroup
-from hcsaio.emulator._shim_launch import settle
+from hcsaio.emulator.cgroups._cgroups import CgroupHost, CgroupMount, V2Cgroup
+from hcsaio.emulator.runtimes._shim_launch import settle
 
 from .conftest import MakeRuntime, exists, read_text, run, spawn_piped
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hcsaio.emulator._cgroups import (
+from hcsaio.emulator.cgroups._cgroups import (
     CgroupError,
     CgroupHost,
     CgroupMount,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hcsaio.emulator._runtime import MappedDirectory
-from hcsaio.emulator._runtime_ns import NamespaceRuntime
+from hcsaio.emulator.runtimes._runtime import MappedDirectory
+from hcsaio.emulator.runtimes._runtime_ns import NamespaceRuntime
 
 from .conftest import MakeRuntime, exists, read_text, run, sh
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from hcsaio.emulator._cgroups import CgroupHost
-from hcsaio.emulator._runtime import ContainerSpec, ProcessSpec, Stdio
-from hcsaio.emulator._runtime_ns import NamespaceRuntime
-from hcsaio.emulator._shim_launch import close_standby_shims
+from hcsaio.emulator.cgroups._cgroups import CgroupHost
+from hcsaio.emulator.runtimes._runtime import ContainerSpec, ProcessSpec, Stdio
+from hcsaio.emulator.runtimes._runtime_ns import NamespaceRuntime
+from hcsaio.emulator.runtimes._shim_launch import close_standby_shims
 
 from .conftest import DEFAULT_ENV
 

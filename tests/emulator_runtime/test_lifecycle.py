@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hcsaio.emulator._runtime import MappedDirectory, ProcessSpec, Stdio
-from hcsaio.emulator._runtime_ns import NamespaceRuntime
+from hcsaio.emulator.runtimes._runtime import MappedDirectory, ProcessSpec, Stdio
+from hcsaio.emulator.runtimes._runtime_ns import NamespaceRuntime
 
 from .conftest import (
     DEFAULT_ENV,
@@ -295,8 +295,8 @@ async def test_cpu_limits_reach_the_cgroup(make_runtime: MakeRuntime) -> None:
 SERVICE = textwrap.dedent(
     """
     import asyncio, os, sys
-    from hcsaio.emulator._runtime import ContainerSpec, ProcessSpec, Stdio
-    from hcsaio.emulator._runtime_ns import NamespaceRuntime
+    from hcsaio.emulator.runtimes._runtime import ContainerSpec, ProcessSpec, Stdio
+    from hcsaio.emulator.runtimes._runtime_ns import NamespaceRuntime
 
     async def main():
         rt = NamespaceRuntime(ContainerSpec(system_id="orphaned", layers=(sys.argv[1],),

@@ -10,8 +10,8 @@ import termios
 
 import pytest
 
-from hcsaio.emulator._runtime import ProcessSpec, Stdio
-from hcsaio.emulator._runtime_ns import NamespaceRuntime
+from hcsaio.emulator.runtimes._runtime import ProcessSpec, Stdio
+from hcsaio.emulator.runtimes._runtime_ns import NamespaceRuntime
 
 from .conftest import DEFAULT_ENV, MakeRuntime, read_all, run, sh, spawn_piped
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from hcsaio.emulator import _shim_protocol as proto
-from hcsaio.emulator._runtime_ns import container_path, exit_code
+from hcsaio.emulator.runtimes import _shim_protocol as proto
+from hcsaio.emulator.runtimes._runtime_ns import container_path, exit_code
 
-HEADER = Path(__file__).resolve().parents[2] / "_cffi_build" / "hcsemu" / "shim" / "shim.h"
+HEADER = Path(__file__).resolve().parents[2] / "_cffi_build" / "shim" / "shim.h"
 
 
 def header_constants() -> dict[str, int]:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from hcsaio.emulator import _shim_launch
-from hcsaio.emulator._cgroups import CgroupHost, V1Cgroup
-from hcsaio.emulator._shim_launch import close_standby_shims, settle, standby_pool
+from hcsaio.emulator.cgroups._cgroups import CgroupHost, V1Cgroup
+from hcsaio.emulator.runtimes import _shim_launch
+from hcsaio.emulator.runtimes._shim_launch import close_standby_shims, settle, standby_pool
 
 from .conftest import MakeRuntime, exists, read_text, run
 
@@ -111,7 +111,7 @@ def test_alive_with_a_descriptor_above_fd_setsize() -> None:
     import fcntl
     import resource
 
-    from hcsaio.emulator._shim_launch import Launched
+    from hcsaio.emulator.runtimes._shim_launch import Launched
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < 4096:

@@ -1,4 +1,4 @@
-"""hcsaio._stdio_windows over real pipes, on both platforms:
+"""hcsaio.compute._stdio_windows over real pipes, on both platforms:
 
 * Linux: ``os.pipe()`` through asyncio's Unix pipe transports (the same
   Protocol contract as the Proactor's), and plugged into Process against
@@ -26,9 +26,10 @@ import anyio
 import pytest
 
 import hcsaio
-from hcsaio import PIPE, STDOUT, _stdio
-from hcsaio._stdio import IncompleteReadError, LimitOverrunError, PipeReader, PipeWriter
-from hcsaio._stdio_windows import ProactorPipeReader, ProactorPipeWriter
+from hcsaio import PIPE, STDOUT
+from hcsaio.compute import _stdio
+from hcsaio.compute._stdio import IncompleteReadError, LimitOverrunError, PipeReader, PipeWriter
+from hcsaio.compute._stdio_windows import ProactorPipeReader, ProactorPipeWriter
 
 pytestmark = pytest.mark.anyio
 
@@ -321,7 +322,7 @@ async def test_factory_chooses_by_platform(pipes: Any, monkeypatch: pytest.Monke
             made.append((self.kind, handle, name))
             return self.kind
 
-    import hcsaio._stdio_windows as windows
+    import hcsaio.compute._stdio_windows as windows
 
     monkeypatch.setattr(windows, "ProactorPipeReader", Recorder("reader"))
     monkeypatch.setattr(windows, "ProactorPipeWriter", Recorder("writer"))
@@ -338,7 +339,7 @@ async def test_factory_chooses_by_platform(pipes: Any, monkeypatch: pytest.Monke
 @pytest.fixture
 def proactor_stdio(monkeypatch: pytest.MonkeyPatch) -> None:
     """Process builds its streams with the Windows classes (over fds here)."""
-    import hcsaio._process as process_module
+    import hcsaio.compute._process as process_module
 
     monkeypatch.setattr(
         process_module,
