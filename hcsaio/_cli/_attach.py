@@ -24,8 +24,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .. import Process
-from ..compute._stdio import PipeReader, PipeWriter
+from .. import PipeReader, PipeWriter, Process
 from ..errors import HcsError
 from . import _terminal
 from ._interrupts import Interrupts, exit_status_for
