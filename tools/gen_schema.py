@@ -427,7 +427,7 @@ REQUEST_ONLY: dict[str, frozenset[str]] = {
 }
 
 #: Values of constants hcn.json could not evaluate (they name golang.org/x/sys/windows
-#: constants); from winerror.h (see ../shared/reference/hcs-c-api.md §6).
+#: constants); from winerror.h (see docs/hcs-rules.md, "HRESULT families").
 RESOLVED_CONSTANTS: dict[str, int] = {
     "ErrorCode(windows.ERROR_NOT_FOUND)": 0x490,
     "ErrorCode(windows.HCN_E_PORT_ALREADY_EXISTS)": 0x803B0013,

@@ -1,8 +1,8 @@
 /*
  * hcn_defs.h - the HCN C API (computenetwork.h) as hcsaio declares it.
  *
- * Facts copied from ../shared/reference/hcs-c-api.md section 8 and checked
- * against the mingw-w64 SDK headers by `nox -s windows-abi`
+ * Facts from docs/hcs-rules.md, "computestorage and computenetwork",
+ * checked against the mingw-w64 SDK headers by `nox -s windows-abi`
  * (tools/gen_abi_check.py). Same rules as hcs_defs.h: explicit widths,
  * enums as int32 typedefs plus #defines, no calling-convention macros, and
  * no preprocessor logic below the include guard, so the cffi builder can

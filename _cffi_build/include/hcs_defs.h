@@ -1,8 +1,8 @@
 /*
  * hcs_defs.h - the HCS v2 C API (computedefs.h + computecore.h) as hcsaio binds it.
  *
- * Facts copied from ../shared/reference/hcs-c-api.md sections 1-3 and checked
- * against the mingw-w64 SDK headers by `nox -s windows-abi`.
+ * Facts from docs/hcs-rules.md ("ABI basics", "Types", "computecore exports"),
+ * checked against the mingw-w64 SDK headers by `nox -s windows-abi`.
  *
  * Rules this file follows (they matter for cffi and for the Linux emulator):
  *   - explicit widths, never Linux `long` or `wchar_t`: HRESULT is int32,
@@ -186,9 +186,10 @@ typedef struct _HCS_CREATE_OPTIONS_1 {
 /* INFINITE for the timeoutMs of the HcsWaitFor* calls. */
 #define HCS_INFINITE 0xFFFFFFFF
 
-/* ==== computecore.dll exports (reference section 3), one pointer type each ==== */
+/* ==== computecore.dll exports, one pointer type each ==== */
+/* (docs/hcs-rules.md, "computecore exports") */
 
-/* 3.1 operations */
+/* operations */
 typedef HCS_OPERATION (*PFN_HcsCreateOperation)(const void *context, HCS_OPERATION_COMPLETION callback);
 typedef HCS_OPERATION (*PFN_HcsCreateOperationWithNotifications)(HCS_OPERATION_OPTIONS eventTypes, const void *context, HCS_EVENT_CALLBACK callback);
 typedef void (*PFN_HcsCloseOperation)(HCS_OPERATION operation);
@@ -208,7 +209,7 @@ typedef HRESULT (*PFN_HcsSetOperationCallback)(HCS_OPERATION operation, const vo
 typedef HRESULT (*PFN_HcsCancelOperation)(HCS_OPERATION operation);
 typedef HRESULT (*PFN_HcsGetOperationProperties)(HCS_OPERATION operation, PCWSTR options, PWSTR *resultDocument);
 
-/* 3.2 compute systems */
+/* compute systems */
 typedef HRESULT (*PFN_HcsEnumerateComputeSystems)(PCWSTR query, HCS_OPERATION operation);
 typedef HRESULT (*PFN_HcsEnumerateComputeSystemsInNamespace)(PCWSTR idNamespace, PCWSTR query, HCS_OPERATION operation);
 typedef HRESULT (*PFN_HcsCreateComputeSystem)(PCWSTR id, PCWSTR configuration, HCS_OPERATION operation, const SECURITY_DESCRIPTOR *securityDescriptor, HCS_SYSTEM *computeSystem);
@@ -234,7 +235,7 @@ typedef HRESULT (*PFN_HcsStartLiveMigrationTransfer)(HCS_SYSTEM computeSystem, H
 typedef HRESULT (*PFN_HcsFinalizeLiveMigration)(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options);
 typedef HRESULT (*PFN_HcsCancelLiveMigration)(HCS_SYSTEM computeSystem, HCS_OPERATION operation, PCWSTR options);
 
-/* 3.3 processes */
+/* processes */
 typedef HRESULT (*PFN_HcsCreateProcess)(HCS_SYSTEM computeSystem, PCWSTR processParameters, HCS_OPERATION operation, const SECURITY_DESCRIPTOR *securityDescriptor, HCS_PROCESS *process);
 typedef HRESULT (*PFN_HcsOpenProcess)(HCS_SYSTEM computeSystem, DWORD processId, DWORD requestedAccess, HCS_PROCESS *process);
 typedef void (*PFN_HcsCloseProcess)(HCS_PROCESS process);
@@ -246,7 +247,7 @@ typedef HRESULT (*PFN_HcsModifyProcess)(HCS_PROCESS process, HCS_OPERATION opera
 typedef HRESULT (*PFN_HcsSetProcessCallback)(HCS_PROCESS process, HCS_EVENT_OPTIONS callbackOptions, void *context, HCS_EVENT_CALLBACK callback);
 typedef HRESULT (*PFN_HcsWaitForProcessExit)(HCS_PROCESS computeSystem, DWORD timeoutMs, PWSTR *result);
 
-/* 3.4 service and utility */
+/* service and utility */
 typedef HRESULT (*PFN_HcsGetServiceProperties)(PCWSTR propertyQuery, PWSTR *result);
 typedef HRESULT (*PFN_HcsModifyServiceSettings)(PCWSTR settings, PWSTR *result);
 typedef HRESULT (*PFN_HcsSubmitWerReport)(PCWSTR settings);

@@ -1,8 +1,8 @@
 /*
  * hcs_errors.h - the HRESULT values the C side of hcsaio produces or tests
- * for (reference section 6). C only: Python keeps its own table in
- * hcsaio/_errors_table.py, and `nox -s windows-abi` compares both against
- * the SDK's winerror.h.
+ * for (docs/hcs-rules.md, "HRESULT families"). C only: Python keeps its own
+ * table in hcsaio/_errors_table.py, and `nox -s windows-abi` compares both
+ * against the SDK's winerror.h.
  */
 #ifndef HCSAIO_HCS_ERRORS_H
 #define HCSAIO_HCS_ERRORS_H

@@ -10,7 +10,7 @@
 #ifndef HCSAIO_HCS_EXPORTS_H
 #define HCSAIO_HCS_EXPORTS_H
 
-/* computecore.dll (reference section 3) */
+/* computecore.dll (docs/hcs-rules.md, "computecore exports") */
 #define HB_COMPUTECORE_EXPORTS(X) \
     X(HcsCreateOperation) \
     X(HcsCreateOperationWithNotifications) \

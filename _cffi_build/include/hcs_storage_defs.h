@@ -2,8 +2,8 @@
  * hcs_storage_defs.h - the HCS storage C API (computestorage.h) as hcsaio
  * declares it.
  *
- * Facts copied from ../shared/reference/hcs-c-api.md section 7 and checked
- * against the mingw-w64 SDK headers by `nox -s windows-abi`
+ * Facts from docs/hcs-rules.md, "computestorage and computenetwork",
+ * checked against the mingw-w64 SDK headers by `nox -s windows-abi`
  * (tools/gen_abi_check.py). Same rules as hcs_defs.h (explicit widths, no
  * preprocessor logic below the include guard: cdef-compatible).
  *

@@ -4,11 +4,11 @@ Debian 12) do not, each with the reason.
 The check fails both ways: a declaration that is neither compared with the
 SDK nor listed here, and a listed one the SDK turns out to have (then it
 must be compared instead; delete its entry). Versions are those of the
-reference's version matrix (../shared/reference/hcs-c-api.md section 0).
+version matrix in docs/hcs-rules.md, "Version matrix".
 
-``same_shape_as`` names an SDK function the reference says has the same
-signature: the export's type is then compared with that one, which checks
-everything but the name.
+``same_shape_as`` names an SDK function with the same signature (the same
+section of docs/hcs-rules.md lists them): the export's type is then compared
+with that one, which checks everything but the name.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ _OVERLAY = "newest computestorage.h and hcsshim (UnionFS overlays), after mingw-
 _HCSSHIM = "bound by hcsshim, exported by the DLL, in no SDK header"
 _NO_FACILITY_COMPUTE = (
     "mingw-w64's winerror.h has no FACILITY_COMPUTE (0x37) codes; "
-    "values are from the Windows SDK's winerror.h (reference section 6)"
+    'values are from winerror.h of the Windows SDK (docs/hcs-rules.md, "HRESULT families")'
 )
 
 
