@@ -5,11 +5,12 @@ usage: python tools/gen_schema.py [--schema-dir DIR] [--check]
 
 Reads ``hcs-schema2.json`` + ``hcs-extra.json`` (HCS v2), ``hcs-schema1.json`` (HCS v1),
 ``hcn.json`` and ``hns.json`` from ``<repo>/../shared/schema`` (see ``extract.py`` there for
-the record format) and writes msgspec ``Struct`` / enum modules into ``hcsaio/schema/``:
+the record format) and writes msgspec ``Struct`` / enum modules into
+``hcsaio/schema/_generated/``, with thin public facades beside the hand-written helpers:
 
-  _v2_<area>.py   HCS v2 types, a few modules grouped by area (``V2_AREAS`` below)
-  v2.py           the public ``hcsaio.schema.v2`` namespace, re-exporting the areas
-  v1.py hcn.py hns.py
+  _generated/_v2_<area>.py   HCS v2 types, a few modules grouped by area (``V2_AREAS`` below)
+  _generated/v1.py hcn.py hns.py
+  v2.py v1.py hcn.py hns.py  the public namespaces, naming every public type
 
 ``--check`` regenerates in memory and exits 1 with a unified diff if any file differs
 (the ``nox -s gen-check`` session). The output is deterministic and already in
