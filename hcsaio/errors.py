@@ -158,7 +158,15 @@ class HcsError(Exception):
 
     def _describe(self) -> str:
         text = f"{self.operation} failed{self._target()}: {self.message} ({self.code_name}, HRESULT 0x{self.hresult:08X})"
-        details = [e.message for e in self.error_events if getattr(e, "message", None)]
+        # HCS usually repeats its ErrorMessage as the first event's message:
+        # show each text once.
+        seen = {self.message.strip()}
+        details = []
+        for event in self.error_events:
+            detail = (getattr(event, "message", None) or "").strip()
+            if detail and detail not in seen:
+                seen.add(detail)
+                details.append(detail)
         if details:
             text += " [" + "; ".join(details) + "]"
         return text
