@@ -107,7 +107,11 @@ async def run_process(
     stdin: int | None = None,
     stdout: int | None = None,
     stderr: int | None = None,
-    **options: object,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    user: str | None = None,
+    tty: bool = False,
+    console_size: tuple[int, int] | os.terminal_size | None = None,
 ) -> CompletedProcess:
     if input is not None:
         if stdin is not None:
@@ -124,8 +128,12 @@ async def run_process(
         stdin=stdin,
         stdout=stdout,
         stderr=stderr,
+        env=env,
+        cwd=cwd,
+        user=user,
+        tty=tty,
+        console_size=console_size,
         timeout=deadline.remaining(),
-        **options,  # type: ignore[arg-type]
     )
     try:
         try:

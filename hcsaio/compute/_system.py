@@ -10,6 +10,7 @@ hcsshim. A ``Container`` belongs to the event loop that created it.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final, final
 
@@ -312,18 +313,94 @@ class Container(HandleOwner):
         process._started(info, merge_stderr=merge_stderr)
         return process
 
-    async def exec(self, *argv: str, **kwargs: Any) -> Process:
-        """Run ``argv`` in the system, like ``asyncio.create_subprocess_exec``:
-        ``stdin``/``stdout``/``stderr`` take ``PIPE``, ``DEVNULL``, ``None``
-        (no pipe; there is no parent console to inherit), and ``stderr=STDOUT``;
-        also ``env``, ``cwd``, ``user``, ``tty``, ``console_size``, ``timeout``."""
-        return await exec_process(self, argv, **kwargs)
+    async def exec(
+        self,
+        *argv: str,
+        stdin: int | None = None,
+        stdout: int | None = None,
+        stderr: int | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        user: str | None = None,
+        tty: bool = False,
+        console_size: tuple[int, int] | os.terminal_size | None = None,
+        timeout: float | None = None,
+    ) -> Process:
+        """Start ``argv`` in the system, like ``asyncio.create_subprocess_exec``.
 
-    async def run(self, *argv: str, **kwargs: Any) -> CompletedProcess:
-        """Run ``argv`` to completion, like ``subprocess.run``: ``input``,
-        ``capture_output``, ``check``, ``timeout`` (the process is killed on
-        expiry), plus :meth:`exec`'s options."""
-        return await run_process(self, argv, **kwargs)
+        Args:
+            argv: the program and its arguments (passed as is, no shell).
+            stdin, stdout: ``PIPE`` for a pipe (``process.stdin``/``stdout``),
+                ``DEVNULL`` or ``None`` for none (there is no parent console
+                to inherit: the process gets the null device).
+            stderr: as ``stdout``, or ``STDOUT`` to read it merged into stdout.
+            env: environment variables, over the system's default ``PATH``.
+            cwd: working directory inside the system.
+            user: user to run as (a name, a uid, ``name:group`` or ``uid:gid``).
+            tty: give the process a console (stderr then arrives on stdout).
+            console_size: ``(height, width)`` of that console (or an
+                ``os.terminal_size``).
+            timeout: seconds to wait for HCS to create the process.
+        """
+        return await exec_process(
+            self,
+            argv,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+            cwd=cwd,
+            user=user,
+            tty=tty,
+            console_size=console_size,
+            timeout=timeout,
+        )
+
+    async def run(
+        self,
+        *argv: str,
+        input: bytes | None = None,
+        capture_output: bool = False,
+        check: bool = False,
+        timeout: float | None = None,
+        stdin: int | None = None,
+        stdout: int | None = None,
+        stderr: int | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        user: str | None = None,
+        tty: bool = False,
+        console_size: tuple[int, int] | os.terminal_size | None = None,
+    ) -> CompletedProcess:
+        """Run ``argv`` to completion, like ``subprocess.run``.
+
+        Args:
+            argv: the program and its arguments (passed as is, no shell).
+            input: bytes written to stdin, which is then closed (implies a
+                stdin pipe; do not also pass ``stdin``).
+            capture_output: capture stdout and stderr (``stdout=stderr=PIPE``).
+            check: raise :class:`~hcsaio.ProcessExitError` on a non-zero exit.
+            timeout: seconds for the whole run (creation, I/O, exit); on
+                expiry the process is killed and ``HcsTimeoutError`` raised.
+            stdin, stdout, stderr, env, cwd, user, tty, console_size: as
+                for :meth:`exec`.
+        """
+        return await run_process(
+            self,
+            argv,
+            input=input,
+            capture_output=capture_output,
+            check=check,
+            timeout=timeout,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+            cwd=cwd,
+            user=user,
+            tty=tty,
+            console_size=console_size,
+        )
 
     async def open_process(self, pid: int, *, timeout: float | None = None) -> Process:
         """Open a process of this system by pid (HcsOpenProcess)."""

@@ -1,8 +1,9 @@
 """What users read: error messages say what happened in public terms, once,
-with symbolic names."""
+with symbolic names; exec/run spell out their keywords."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -102,3 +103,45 @@ async def test_id_with_a_bad_first_character_is_told_so(bad: str) -> None:
 async def test_id_with_a_bad_character_names_it() -> None:
     with pytest.raises(ValueError, match="contains ' '"):
         await hcsaio.create_compute_system("a b", host_document())
+
+
+# ---- exec/run keywords --------------------------------------------------------
+
+EXEC_KEYWORDS = {
+    "stdin",
+    "stdout",
+    "stderr",
+    "env",
+    "cwd",
+    "user",
+    "tty",
+    "console_size",
+    "timeout",
+}
+RUN_KEYWORDS = EXEC_KEYWORDS | {"input", "capture_output", "check"}
+
+
+@pytest.mark.parametrize(
+    ("method", "keywords"),
+    [(hcsaio.Container.exec, EXEC_KEYWORDS), (hcsaio.Container.run, RUN_KEYWORDS)],
+    ids=["exec", "run"],
+)
+def test_exec_and_run_spell_out_their_keywords(method, keywords) -> None:
+    parameters = inspect.signature(method).parameters
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    named = {n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert named == keywords
+    doc = inspect.getdoc(method) or ""
+    for name in keywords:
+        assert parameters[name].annotation is not inspect.Parameter.empty, name
+        assert name in doc, f"{name} is not documented"
+
+
+@pytest.mark.parametrize("method", ["exec", "run"])
+async def test_a_bad_keyword_is_reported_under_the_public_name(new_system, method) -> None:
+    system = await new_system()
+    with pytest.raises(TypeError) as info:
+        await getattr(system, method)("true", stdot=hcsaio.PIPE)
+    text = str(info.value)
+    assert f"Container.{method}()" in text and "'stdot'" in text
+    assert "exec_process" not in text and "run_process" not in text
