@@ -3,8 +3,9 @@
 Rules kept here (hcsshim's, reference §4.2):
 
 * the event callback is registered right after the handle exists, with a
-  dispatcher token as its context; events reach :meth:`_on_event` on the
-  loop's thread;
+  dispatcher token as its context; raw events reach :meth:`_deliver` on the
+  loop's thread (``compute._owner`` turns them into typed events: this tier
+  knows nothing of the compute API);
 * every operation started on the handle is counted, awaited ones
   (:meth:`HandleOwner._run`) and ones nobody awaits
   (:meth:`HandleOwner._fire`: ``kill()``, ``terminate()``, ``send_signal()``),
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, TypeVar
@@ -37,7 +38,6 @@ from .._native import operation as native_operation
 from .._native.handles import Handle
 from .._native.library import Library
 from .._native.queue import Record
-from ..compute._events import Event, EventHub, decode_event
 from ..errors import HandleClosed, HcsTimeoutError
 from . import _operation
 from ._dispatch import Dispatcher, current_dispatcher
@@ -137,7 +137,6 @@ class HandleOwner:
     _fired: dict[int, Handle]
     _idle: anyio.Event | None
     _ended: anyio.Event
-    _hub: EventHub
 
     def _init_handle(self, library: Library) -> None:
         self._library = library
@@ -156,7 +155,6 @@ class HandleOwner:
         self._idle = None
         #: Set on exit, service disconnect or close: what wait() waits for.
         self._ended = anyio.Event()
-        self._hub = EventHub()
 
     # ---- identity used in errors -------------------------------------------
 
@@ -180,10 +178,11 @@ class HandleOwner:
             raise
 
     def _deliver(self, event_type: int, data: bytes | None) -> None:
-        self._on_event(decode_event(event_type, data))
+        """An event of the handle's callback, on the loop's thread."""
+        raise NotImplementedError
 
-    def _on_event(self, event: Event) -> None:
-        self._hub.publish(event)
+    def _released(self) -> None:
+        """Hook: the handle was just closed (no event follows)."""
 
     def _closed_error(self, operation: str) -> HandleClosed:
         state = "is being closed" if self._closing and not self._closed else "is closed"
@@ -201,12 +200,6 @@ class HandleOwner:
         if not self._ended.is_set():
             with hcs_deadline(timeout, what, note=note, **self._target()):
                 await self._ended.wait()
-
-    def events(self) -> AsyncIterator[Event]:
-        """Events from now on, as typed objects. The iteration ends after the
-        terminal event (exit, service disconnect) or when the handle closes;
-        subscribing after the end yields the terminal event once."""
-        return self._hub.subscribe()
 
     # ---- operations --------------------------------------------------------
 
@@ -339,7 +332,7 @@ class HandleOwner:
             self._dispatcher.unsubscribe(self._token)
             self._token = None
         self._closed = True
-        self._hub.close()
+        self._released()
         self._ended.set()
         if self._idle is not None:
             self._idle.set()

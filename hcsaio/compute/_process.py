@@ -20,7 +20,7 @@ import anyio
 
 from .._core import _operation
 from .._core._documents import parse
-from .._core._handle import Deadline, HandleOwner, hcs_deadline
+from .._core._handle import Deadline, hcs_deadline
 from .._native import process as native_process
 from .._native.handles import Handle, ProcessInfo
 from .._native.library import Library
@@ -28,7 +28,9 @@ from ..errors import AlreadyStopped, HcsError
 from ..errors import ServiceDisconnected as ServiceDisconnectedError
 from ..schema import encode, v2
 from ._events import Event, ProcessExited, ServiceDisconnected
-from ._stdio import READ_CHUNK, PipeReader, PipeWriter, open_reader, open_writer
+from ._owner import EventOwner
+from ._stdio import READ_CHUNK, PipeReader, PipeWriter
+from ._stdio_open import open_reader, open_writer
 
 if TYPE_CHECKING:
     from ._system import Container
@@ -56,7 +58,7 @@ def signal_options(sig: int | str | signal_module.Signals) -> str:
 
 
 @final
-class Process(HandleOwner):
+class Process(EventOwner):
     """A process in a compute system. Obtained from ``Container.create_process``,
     ``exec``, or ``open_process``; never constructed directly."""
 

@@ -19,7 +19,7 @@ import anyio
 from .._core import _operation
 from .._core._backend import library
 from .._core._documents import compact, json_object, optional_json, parse, to_json
-from .._core._handle import Deadline, HandleOwner
+from .._core._handle import Deadline
 from .._core._ids import check_id
 from .._native import process as native_process
 from .._native import system as native_system
@@ -29,6 +29,7 @@ from ..errors import HcsError, InvalidArgument
 from ..errors import ServiceDisconnected as ServiceDisconnectedError
 from ..schema import v1, v2
 from ._events import Event, ServiceDisconnected, SystemExited
+from ._owner import EventOwner
 from ._process import Process, _recover_process_info
 from ._run import CompletedProcess, exec_process, run_process
 
@@ -61,7 +62,7 @@ def _property_query(query: PropertyQueryLike) -> str | None:
 
 
 @final
-class Container(HandleOwner):
+class Container(EventOwner):
     """A compute system (in practice, a container). Obtained from
     :func:`create_compute_system` or :func:`open_compute_system`; never
     constructed directly. ``async with`` closes the handle (and terminates
