@@ -165,11 +165,16 @@ async def test_close_timeout_hands_over_operations_and_still_closes(system, slow
     await slow(GetProperties=30)
     caught: list[BaseException] = []
 
+    cancelling: list[int] = []
+
     async def query() -> None:
         try:
             await system.properties()
         except errors.HcsError as exc:
             caught.append(exc)
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling.append(task.cancelling())
 
     with anyio.fail_after(20):
         async with anyio.create_task_group() as tg:
@@ -178,6 +183,7 @@ async def test_close_timeout_hands_over_operations_and_still_closes(system, slow
             await system.close(timeout=0.2)
             assert system.closed
     assert len(caught) == 1 and isinstance(caught[0], errors.HandleClosed), caught
+    assert cancelling == [0]  # the hand-over's cancellation was fully taken back
     assert caught[0].operation == "HcsGetComputeSystemProperties"
     assert hcsaio.pending_operations() == []
     await _gone(system.id)
@@ -375,3 +381,36 @@ async def test_close_stdin_honours_its_timeout(system) -> None:
     proc.kill()
     assert await proc.wait(timeout=30) != 0
     await proc.close(timeout=10)
+
+
+async def test_close_hands_over_and_wakes_waiters_under_trio(slow) -> None:
+    import trio
+    import trio.testing
+
+    await slow(GetProperties=30)
+
+    async def main() -> list[str]:
+        system = await hcsaio.create_compute_system(unique_id("trio"), _document())
+        names: list[str] = []
+
+        async def record(call: Callable[[], Awaitable[object]]) -> None:
+            try:
+                await call()
+            except errors.HcsError as exc:
+                names.append(type(exc).__name__)
+
+        try:
+            await system.start(timeout=30)
+            proc = await system.exec("sleep", "1000")
+            with trio.fail_after(20):
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(record, system.properties)
+                    nursery.start_soon(record, lambda: proc.wait(timeout=15))
+                    await trio.testing.wait_all_tasks_blocked()
+                    await proc.close()
+                    await system.close(timeout=0.2)
+        finally:
+            await system.close(timeout=10)
+        return sorted(names)
+
+    assert await anyio.to_thread.run_sync(trio.run, main) == ["HandleClosed", "HandleClosed"]
