@@ -159,7 +159,17 @@ class Process(EventOwner):
         process before the exit is known, raises
         :class:`~hcsaio.errors.HandleClosed`."""
         _operation._validate_timeout(timeout)
-        await self._wait_ended(timeout, "process exit", "the process keeps running")
+        if not self._ended.is_set():
+            # Inline rather than _wait_ended(): with 10,000 waits pending, a
+            # coroutine frame more per wait shows in the memory per wait.
+            with hcs_deadline(
+                timeout,
+                "process exit",
+                id=self._container.id,
+                pid=self._pid,
+                note="the process keeps running",
+            ):
+                await self._ended.wait()
         self._drain_pipes()
         return self._exit_code("wait for process exit")
 
