@@ -366,6 +366,10 @@ ERROR_TABLE: Final[tuple[ErrorCode, ...]] = (
     ),
     ErrorCode(0x800704C7, "ERROR_CANCELLED", "Cancelled", "The operation was cancelled."),
     ErrorCode(0x80004001, "E_NOTIMPL", "NotSupported", "Not implemented."),
+    # hcsaio's own: a call or a wait on a handle that close() released (the
+    # error hcsshim calls ErrAlreadyClosed). HCS never returns RO_E_CLOSED,
+    # so the code names this case alone.
+    ErrorCode(0x80000013, "RO_E_CLOSED", "HandleClosed", "The handle has been closed."),
     ErrorCode(0x80004003, "E_POINTER", "InvalidArgument", "Invalid pointer."),
     ErrorCode(0x80004005, "E_FAIL", "HcsError", "Unspecified failure."),
     ErrorCode(0x8000FFFF, "E_UNEXPECTED", "HcsError", "Catastrophic failure."),

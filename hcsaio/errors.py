@@ -15,6 +15,7 @@ from one table (``hcsaio._errors_table``); an unknown code falls back to
     ├── AccessDenied
     ├── InvalidArgument
     ├── InvalidHandle
+    │   └── HandleClosed       (hcsshim's ErrAlreadyClosed: closed by close())
     ├── InvalidJson
     ├── InvalidLayer
     ├── InvalidState
@@ -64,6 +65,7 @@ __all__ = [
     "ExportNotFound",
     "FileNotFound",
     "GuestConnectionError",
+    "HandleClosed",
     "HcsError",
     "HcsTimeoutError",
     "HyperVNotInstalled",
@@ -88,6 +90,7 @@ __all__ = [
     "error_code",
     "error_from_hresult",
     "is_access_denied",
+    "is_already_closed",
     "is_already_stopped",
     "is_not_exist",
     "is_not_supported",
@@ -155,7 +158,15 @@ class HcsError(Exception):
 
     def _describe(self) -> str:
         text = f"{self.operation} failed{self._target()}: {self.message} ({self.code_name}, HRESULT 0x{self.hresult:08X})"
-        details = [e.message for e in self.error_events if getattr(e, "message", None)]
+        # HCS usually repeats its ErrorMessage as the first event's message:
+        # show each text once.
+        seen = {self.message.strip()}
+        details = []
+        for event in self.error_events:
+            detail = (getattr(event, "message", None) or "").strip()
+            if detail and detail not in seen:
+                seen.add(detail)
+                details.append(detail)
         if details:
             text += " [" + "; ".join(details) + "]"
         return text
@@ -174,19 +185,23 @@ def _rebuild(
 
 
 class HcsTimeoutError(HcsError, builtins.TimeoutError):
-    """An operation did not complete in time. hcsaio asked HCS to cancel it
-    and waited for it to finish before raising, so nothing it used is freed
-    under HCS's feet.
+    """Something did not complete in time. For an HCS operation, hcsaio
+    asked HCS to cancel it and waited for it to finish before raising, so
+    nothing it used is freed under HCS's feet; for a wait that is not an
+    operation (a process exit, stdio), ``note`` says what was left running.
 
     Attributes (besides HcsError's):
         waited: seconds waited before giving up, when hcsaio timed it.
         outcome: the HRESULT the operation finally completed with after the
             cancel request (``None`` if it had not completed when hcsaio
-            stopped waiting for it).
+            stopped waiting for it, or if nothing was cancelled).
+        note: for waits that are not operations, what happened on expiry
+            (``"the process was killed"``); ``None`` for operations.
     """
 
     waited: float | None
     outcome: int | None
+    note: str | None
 
     def __init__(
         self,
@@ -195,21 +210,35 @@ class HcsTimeoutError(HcsError, builtins.TimeoutError):
         *,
         waited: float | None = None,
         outcome: int | None = None,
+        note: str | None = None,
         **kwargs: Any,
     ) -> None:
         self.waited = waited
         self.outcome = None if outcome is None else _u32(outcome)
+        self.note = note
         super().__init__(hresult, operation, **kwargs)
 
     def _describe(self) -> str:
         if self.waited is None:
             return super()._describe()
         text = f"timed out after {self.waited:.3g} s waiting for {self.operation}{self._target()}"
-        if self.outcome is not None:
-            text += f"; after the cancel request it completed with HRESULT 0x{self.outcome:08X}"
+        if self.note is not None:
+            text += f"; {self.note}"
+        elif self.outcome is not None:
+            text += f"; after the cancel request it ended with {_hresult_text(self.outcome)}"
         else:
             text += "; it had not completed after the cancel request and was abandoned"
         return text
+
+
+def _hresult_text(hresult: int) -> str:
+    """``ERROR_CANCELLED (0x800704C7)``: the symbolic name first, as people
+    search for it; the value for the rest."""
+    if hresult == 0:
+        return "success (S_OK)"
+    code = error_code(hresult)
+    name = code.name if code else "an unknown HRESULT"
+    return f"{name} (0x{_u32(hresult):08X})"
 
 
 class Cancelled(HcsError):
@@ -234,6 +263,21 @@ class InvalidArgument(HcsError):
 
 class InvalidHandle(HcsError):
     """The handle is not valid (typically: already closed)."""
+
+
+class HandleClosed(InvalidHandle):
+    """The handle was closed by ``close()``: raised by any call made on it
+    afterwards, and by every wait (``wait()``, ``communicate()``, an
+    operation) that was still pending when another task closed it. hcsshim
+    users know it as ``ErrAlreadyClosed`` (``IsAlreadyClosed``). hcsaio
+    raises it itself, with ``RO_E_CLOSED`` as its code: HCS is never asked."""
+
+    @classmethod
+    def raised_by(
+        cls, operation: str, message: str, *, id: str | None = None, pid: int | None = None
+    ) -> HandleClosed:
+        """The error for ``operation`` refused or interrupted by a close."""
+        return cls(_hresult_named("RO_E_CLOSED"), operation, id=id, pid=pid, message=message)
 
 
 class InvalidJson(HcsError):
@@ -359,6 +403,12 @@ def _build_registry() -> tuple[dict[int, ErrorCode], dict[int, type[HcsError]]]:
 _CODES, _REGISTRY = _build_registry()
 
 
+def _hresult_named(name: str) -> int:
+    """The HRESULT of a symbolic name in the table (for errors hcsaio raises
+    itself, so the value is written down only once)."""
+    return next(row.hresult for row in ERROR_TABLE if row.name == name)
+
+
 def error_code(hresult: int) -> ErrorCode | None:
     """The table row for an HRESULT, if hcsaio knows it."""
     return _CODES.get(_u32(hresult))
@@ -420,6 +470,11 @@ def is_access_denied(err: BaseException) -> bool:
 def is_timeout(err: BaseException) -> bool:
     """An HCS timeout, or any builtin TimeoutError (enclosing deadlines)."""
     return isinstance(err, builtins.TimeoutError) or _hresult_of(err) in _TIMEOUT
+
+
+def is_already_closed(err: BaseException) -> bool:
+    """The handle was closed (hcsshim's ``IsAlreadyClosed``)."""
+    return isinstance(err, HandleClosed)
 
 
 def is_service_disconnected(err: BaseException) -> bool:

@@ -223,6 +223,12 @@ class Dispatcher:
         self._waiters[token] = waiter.resolve
         return waiter
 
+    def on_completion(self, token: int, resolve: Callable[[native_queue.Record], None]) -> None:
+        """Call ``resolve(record)`` on the loop when the operation completes:
+        for an operation nobody awaits (``Process.kill()``), whose owner must
+        still learn that it ended. ``forget``/``abandon`` drop it like a waiter."""
+        self._waiters[token] = resolve
+
     def forget(self, token: int) -> None:
         """The operation never started: no completion will come (HCS does not
         call back for a synchronous failure)."""

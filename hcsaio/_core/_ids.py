@@ -22,10 +22,14 @@ def check_id(value: object, what: str = "compute system id") -> str:
         raise ValueError(f"{what} must not be empty")
     if len(value) > MAX_ID_LENGTH:
         raise ValueError(f"{what} is {len(value)} characters long; the limit is {MAX_ID_LENGTH}")
+    if not value[0].isascii() or not value[0].isalnum():
+        raise ValueError(
+            f"{what} {value!r} starts with {value[0]!r}: it must start with a letter or digit"
+        )
     if not _ID.fullmatch(value):
-        bad = next((c for c in value if not re.fullmatch(r"[A-Za-z0-9_.\-{}]", c)), value[0])
+        bad = next(c for c in value if not re.fullmatch(r"[A-Za-z0-9_.\-{}]", c))
         raise ValueError(
             f"{what} {value!r} contains {bad!r}: use letters, digits, '_', '.', '-' "
-            "(and braces for GUIDs), starting with a letter or digit"
+            "(and braces for GUIDs)"
         )
     return value

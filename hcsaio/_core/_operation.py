@@ -92,7 +92,11 @@ async def run(
     await dispatcher.checkpoint_if_cancelled()
     token = dispatcher.new_token(library.index)
     waiter = dispatcher.expect(token)
-    op = native_operation.create_operation(library.index, token)
+    try:
+        op = native_operation.create_operation(library.index, token)
+    except BaseException:
+        dispatcher.forget(token)  # else the waiter stays registered forever
+        raise
     try:
         started = start(op)
     except BaseException:

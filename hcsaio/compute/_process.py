@@ -19,10 +19,8 @@ from typing import TYPE_CHECKING, Any, Final, final
 import anyio
 
 from .._core import _operation
-from .._core._dispatch import current_dispatcher
 from .._core._documents import parse
-from .._core._handle import HandleOwner, hcs_deadline
-from .._native import operation as native_operation
+from .._core._handle import Deadline, hcs_deadline
 from .._native import process as native_process
 from .._native.handles import Handle, ProcessInfo
 from .._native.library import Library
@@ -30,7 +28,9 @@ from ..errors import AlreadyStopped, HcsError
 from ..errors import ServiceDisconnected as ServiceDisconnectedError
 from ..schema import encode, v2
 from ._events import Event, ProcessExited, ServiceDisconnected
-from ._stdio import READ_CHUNK, PipeReader, PipeWriter, open_reader, open_writer
+from ._owner import EventOwner
+from ._stdio import READ_CHUNK, PipeReader, PipeWriter
+from ._stdio_open import open_reader, open_writer
 
 if TYPE_CHECKING:
     from ._system import Container
@@ -58,7 +58,7 @@ def signal_options(sig: int | str | signal_module.Signals) -> str:
 
 
 @final
-class Process(HandleOwner):
+class Process(EventOwner):
     """A process in a compute system. Obtained from ``Container.create_process``,
     ``exec``, or ``open_process``; never constructed directly."""
 
@@ -68,7 +68,6 @@ class Process(HandleOwner):
     _returncode: int | None
     _status: v2.ProcessStatus | None
     _disconnected: bool
-    _exited: anyio.Event
     stdin: PipeWriter | None
     stdout: PipeReader | None
     stderr: PipeReader | None
@@ -90,7 +89,6 @@ class Process(HandleOwner):
         self._returncode = None
         self._status = None
         self._disconnected = False
-        self._exited = anyio.Event()
         self.stdin = None
         self.stdout = None
         self.stderr = None
@@ -133,10 +131,10 @@ class Process(HandleOwner):
             self._status = event.status
             # hcsshim: the exit code is valid only when the wait succeeded.
             self._returncode = event.status.exit_code if event.status.last_wait_result == 0 else -1
-            self._exited.set()
+            self._ended.set()
         elif isinstance(event, ServiceDisconnected):
             self._disconnected = True
-            self._exited.set()
+            self._ended.set()
         super()._on_event(event)
 
     # ---- asyncio.subprocess.Process surface ---------------------------------
@@ -157,14 +155,27 @@ class Process(HandleOwner):
         return self._container
 
     async def wait(self, *, timeout: float | None = None) -> int:
-        """Wait for exit and return the exit code."""
+        """Wait for exit and return the exit code. If another task closes the
+        process before the exit is known, raises
+        :class:`~hcsaio.errors.HandleClosed`."""
         _operation._validate_timeout(timeout)
-        with hcs_deadline(timeout, "wait for process exit", id=self._container.id, pid=self._pid):
-            await self._exited.wait()
+        if not self._ended.is_set():
+            # Inline rather than _wait_ended(): with 10,000 waits pending, a
+            # coroutine frame more per wait shows in the memory per wait.
+            with hcs_deadline(
+                timeout,
+                "process exit",
+                id=self._container.id,
+                pid=self._pid,
+                note="the process keeps running",
+            ):
+                await self._ended.wait()
         self._drain_pipes()
-        return self._exit_code()
+        return self._exit_code("wait for process exit")
 
-    def _exit_code(self) -> int:
+    def _exit_code(self, operation: str) -> int:
+        if self._returncode is None and self._closed:
+            raise self._closed_error(operation)
         if self._returncode is None:
             raise ServiceDisconnectedError(
                 HCS_E_SERVICE_DISCONNECT,
@@ -198,16 +209,27 @@ class Process(HandleOwner):
             if self.stdin is None:
                 raise ValueError("input given, but the process has no stdin pipe (stdin=PIPE)")
             self._input = bytes(input)
-        with hcs_deadline(timeout, "communicate", id=self._container.id, pid=self._pid):
-            async with anyio.create_task_group() as tg:
-                if self.stdin is not None and not self.stdin.is_closing():
-                    tg.start_soon(self._feed_stdin)
-                for name in ("stdout", "stderr"):
-                    reader = getattr(self, name)
-                    if reader is not None:
-                        tg.start_soon(self._collect, reader, self._collected[name])
-            await self._exited.wait()
-        self._exit_code()  # raises if the service went away instead
+        if self._closed:
+            raise self._closed_error("communicate")
+        note = "the process keeps running; what was read so far is kept for the next call"
+        try:
+            with hcs_deadline(
+                timeout, "communicate", id=self._container.id, pid=self._pid, note=note
+            ):
+                async with anyio.create_task_group() as tg:
+                    if self.stdin is not None and not self.stdin.is_closing():
+                        tg.start_soon(self._feed_stdin)
+                    for name in ("stdout", "stderr"):
+                        reader = getattr(self, name)
+                        if reader is not None:
+                            tg.start_soon(self._collect, reader, self._collected[name])
+                await self._ended.wait()
+        except Exception:
+            # close() from another task closes the pipes under the readers.
+            if self._closed:
+                raise self._closed_error("communicate") from None
+            raise
+        self._exit_code("communicate")  # raises if closed or the service went away
         out = b"".join(self._collected["stdout"]) if self.stdout is not None else None
         err = b"".join(self._collected["stderr"]) if self.stderr is not None else None
         self._collected = {"stdout": [], "stderr": []}
@@ -237,43 +259,34 @@ class Process(HandleOwner):
 
     # ---- signals ------------------------------------------------------------
 
-    def _fire(self, name: str, argument: str | None) -> None:
-        """Start an operation without waiting for it; it is closed when it
-        completes (the dispatcher's abandon path)."""
+    def _signal_now(self, name: str, argument: str | None) -> None:
+        """Start a signal or terminate without waiting for it. close() still
+        waits for it (HcsCloseProcess never overtakes it); its completion
+        closes the operation."""
         if self._returncode is not None:
             return  # already exited: nothing to signal, as asyncio
-        handle = self._require_open(name)
-        dispatcher = current_dispatcher()
-        token = dispatcher.new_token(self._library.index)
-        dispatcher.expect(token)
-        op = native_operation.create_operation(self._library.index, token)
-        try:
-            native_process.call(
-                name, self._library.index, handle, op, argument, id=self._container.id, pid=self.pid
-            )
-        except AlreadyStopped:
-            dispatcher.forget(token)
-            native_operation.close_operation(self._library.index, op)
-            return
-        except BaseException:
-            dispatcher.forget(token)
-            native_operation.close_operation(self._library.index, op)
-            raise
-        dispatcher.abandon(token, self._library.index)
+        library = self._library.index
+        self._fire(
+            name,
+            lambda h, op: native_process.call(
+                name, library, h, op, argument, id=self._container.id, pid=self.pid
+            ),
+            tolerate=AlreadyStopped,
+        )
 
     def kill(self) -> None:
         """Terminate the process at once (HcsTerminateProcess)."""
-        self._fire("HcsTerminateProcess", None)
+        self._signal_now("HcsTerminateProcess", None)
 
     def terminate(self) -> None:
         """Ask the process to stop (CtrlShutdown; SIGTERM in the emulator)."""
-        self._fire("HcsSignalProcess", signal_options("CtrlShutdown"))
+        self._signal_now("HcsSignalProcess", signal_options("CtrlShutdown"))
 
     def send_signal(self, sig: int | str | signal_module.Signals) -> None:
         """Send a signal: a number (Linux guests, the emulator) or a console
         control name (``"CtrlC"``, ``"CtrlBreak"``, ``"CtrlClose"``,
         ``"CtrlLogOff"``, ``"CtrlShutdown"``)."""
-        self._fire("HcsSignalProcess", signal_options(sig))
+        self._signal_now("HcsSignalProcess", signal_options(sig))
 
     async def signal(
         self, sig: int | str | signal_module.Signals, *, timeout: float | None = None
@@ -327,14 +340,25 @@ class Process(HandleOwner):
 
     async def close_stdin(self, *, timeout: float | None = None) -> None:
         """Flush and close stdin so the process reads EOF, and tell HCS to
-        close its end of the handle too."""
+        close its end of the handle too. ``timeout`` bounds both steps; if
+        the process does not read what is still queued in time, the rest is
+        written in the background (and the pipe closed after it)."""
+        deadline = Deadline(timeout)
         if self.stdin is not None:
             self.stdin.close()
-            await self.stdin.wait_closed()
+            with hcs_deadline(
+                deadline.remaining(),
+                "stdin to be flushed",
+                id=self._container.id,
+                pid=self._pid,
+                note="the process has not read all of it; the rest is written in the background",
+            ):
+                await self.stdin.wait_closed()
         if self._returncode is None:
             with contextlib.suppress(AlreadyStopped):
                 await self._modify(
-                    {"Operation": "CloseHandle", "CloseHandle": {"Handle": "StdIn"}}, timeout
+                    {"Operation": "CloseHandle", "CloseHandle": {"Handle": "StdIn"}},
+                    deadline.remaining(),
                 )
 
     async def properties(self, *, timeout: float | None = None) -> v2.ProcessStatus:
@@ -356,15 +380,24 @@ class Process(HandleOwner):
 
     # ---- lifetime -------------------------------------------------------------
 
-    async def close(self) -> None:
+    async def close(self, *, timeout: float | None = None) -> None:
         """Close the HCS handle and our ends of the pipes (output already
-        buffered stays readable). The process itself keeps running."""
-        await self._close(native_process.close)
-        for stream in (self.stdout, self.stderr):
-            if stream is not None:
-                stream.close()
-        if self.stdin is not None:
-            self.stdin.close()  # queued input is still flushed, in the background
+        buffered stays readable). The process itself keeps running.
+
+        Operations in flight (``kill()``'s included) are waited for first, up
+        to ``timeout`` seconds; on expiry (or cancellation) they are handed
+        over (callers awaiting one get :class:`~hcsaio.errors.HandleClosed`)
+        and the handle is closed anyway. Tasks blocked in :meth:`wait` or
+        :meth:`communicate` get ``HandleClosed`` unless the exit was already
+        known; so does any later call. Closing twice is harmless."""
+        try:
+            await self._close(native_process.close, timeout)
+        finally:
+            for stream in (self.stdout, self.stderr):
+                if stream is not None:
+                    stream.close()
+            if self.stdin is not None:
+                self.stdin.close()  # queued input is still flushed, in the background
 
     async def __aenter__(self) -> Process:
         return self

@@ -10,6 +10,7 @@ with a tty, where the console already merges them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 import anyio
 
 from .._core._handle import Deadline
-from ..errors import ProcessExitError
+from ..errors import HcsError, HcsTimeoutError, ProcessExitError
 from ..schema import process_parameters
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ DEVNULL: Final = subprocess.DEVNULL  # -3
 
 #: How long run() waits for a killed process to be reported gone.
 KILL_WAIT: Final = 10.0
+#: How long run()'s close waits for its operations (the kill) to complete.
+CLOSE_WAIT: Final = 10.0
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,11 @@ async def run_process(
     stdin: int | None = None,
     stdout: int | None = None,
     stderr: int | None = None,
-    **options: object,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    user: str | None = None,
+    tty: bool = False,
+    console_size: tuple[int, int] | os.terminal_size | None = None,
 ) -> CompletedProcess:
     if input is not None:
         if stdin is not None:
@@ -121,29 +128,54 @@ async def run_process(
         stdin=stdin,
         stdout=stdout,
         stderr=stderr,
+        env=env,
+        cwd=cwd,
+        user=user,
+        tty=tty,
+        console_size=console_size,
         timeout=deadline.remaining(),
-        **options,  # type: ignore[arg-type]
     )
     try:
         try:
             out, err = await process.communicate(input, timeout=deadline.remaining())
-        except BaseException:
+        except BaseException as exc:
             # subprocess.run kills the child on timeout (and on any error) and
             # waits for it, so nothing keeps running behind the caller's back.
             with anyio.CancelScope(shield=True):
-                process.kill()
-                with anyio.move_on_after(KILL_WAIT):
-                    await process.wait()
+                gone = await _kill_and_wait(process)
+            if isinstance(exc, HcsTimeoutError):
+                # communicate() is run's own business: say what run waited
+                # for, for how long, and what it did about it.
+                raise HcsTimeoutError(
+                    exc.hresult,
+                    "process exit",
+                    id=exc.id,
+                    pid=exc.pid,
+                    waited=deadline.elapsed(),
+                    note="the process was killed"
+                    if gone
+                    else f"the process was killed but had not exited {KILL_WAIT:g} s later",
+                ) from None
             raise
         code = process.returncode
         assert code is not None
     finally:
         with anyio.CancelScope(shield=True):
-            await process.close()
+            # close() waits for the kill's HcsTerminateProcess (HcsCloseProcess
+            # must not overtake it), bounded.
+            await process.close(timeout=CLOSE_WAIT)
     result = CompletedProcess(tuple(argv), code, out, err)
     if check:
         result.check_returncode()
     return result
+
+
+async def _kill_and_wait(process: Process) -> bool:
+    """Kill ``process`` and wait (bounded) for its exit; whether it is gone."""
+    with contextlib.suppress(HcsError):
+        process.kill()
+        await process.wait(timeout=KILL_WAIT)
+    return process.returncode is not None
 
 
 __all__ = ["DEVNULL", "PIPE", "STDOUT", "CompletedProcess"]

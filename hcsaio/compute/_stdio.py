@@ -18,7 +18,9 @@ so that output written just before exit is in the reader's buffer when
 Windows: ``PipeReader``/``PipeWriter`` are selected for POSIX fds; the
 Proactor variants in ``_stdio_windows`` wrap the overlapped pipe handles
 with ``loop.connect_read_pipe``/``connect_write_pipe`` (asyncio only).
-:func:`open_reader`/:func:`open_writer` choose by platform.
+:func:`~hcsaio.compute._stdio_open.open_reader`/``open_writer`` choose by
+platform, in a module of their own: ``_stdio_windows`` builds on this one,
+which therefore must not import it back.
 """
 
 from __future__ import annotations
@@ -399,24 +401,3 @@ class PipeWriter:
         """Close at once, dropping queued data."""
         self._closing = True
         self._close_fd()
-
-
-def open_reader(handle: int, *, name: str) -> PipeReader:
-    """A reader for a process pipe HCS handed back: an fd on POSIX (the
-    emulator), an overlapped pipe HANDLE on the Windows Proactor."""
-    if sys.platform == "win32":
-        from ._stdio_windows import ProactorPipeReader
-
-        return ProactorPipeReader(handle, name=name)
-    else:
-        return PipeReader(handle, name=name)
-
-
-def open_writer(handle: int, *, name: str) -> PipeWriter:
-    """A writer for a process pipe HCS handed back (see :func:`open_reader`)."""
-    if sys.platform == "win32":
-        from ._stdio_windows import ProactorPipeWriter
-
-        return ProactorPipeWriter(handle, name=name)
-    else:
-        return PipeWriter(handle, name=name)

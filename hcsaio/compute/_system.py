@@ -9,6 +9,8 @@ hcsshim. A ``Container`` belongs to the event loop that created it.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final, final
 
@@ -17,16 +19,17 @@ import anyio
 from .._core import _operation
 from .._core._backend import library
 from .._core._documents import compact, json_object, optional_json, parse, to_json
-from .._core._handle import Deadline, HandleOwner, hcs_deadline
+from .._core._handle import Deadline
 from .._core._ids import check_id
 from .._native import process as native_process
 from .._native import system as native_system
-from .._native.handles import Handle
+from .._native.handles import Handle, ProcessInfo
 from .._native.library import Library
 from ..errors import HcsError, InvalidArgument
 from ..errors import ServiceDisconnected as ServiceDisconnectedError
 from ..schema import v1, v2
 from ._events import Event, ServiceDisconnected, SystemExited
+from ._owner import EventOwner
 from ._process import Process, _recover_process_info
 from ._run import CompletedProcess, exec_process, run_process
 
@@ -36,6 +39,8 @@ HCS_E_SERVICE_DISCONNECT: Final = 0x8037011E
 _STOPPED_CODES: Final = frozenset({0x80370110, 0xC0370110, 0x8037010E, 0xC037010E, 0xC0370103})
 #: How long ``async with`` waits for terminate when asked to terminate on exit.
 EXIT_TERMINATE_TIMEOUT: Final = 30.0
+#: How long undoing a half-made system or process waits for its terminate.
+UNDO_TIMEOUT: Final = 30.0
 
 PropertyQueryLike = (
     v2.PropertyQuery | Mapping[str, Any] | str | Sequence[str | v2.PropertyType] | None
@@ -57,7 +62,7 @@ def _property_query(query: PropertyQueryLike) -> str | None:
 
 
 @final
-class Container(HandleOwner):
+class Container(EventOwner):
     """A compute system (in practice, a container). Obtained from
     :func:`create_compute_system` or :func:`open_compute_system`; never
     constructed directly. ``async with`` closes the handle (and terminates
@@ -67,7 +72,6 @@ class Container(HandleOwner):
     _id: str
     #: Terminate the system when ``async with`` exits (set by create/open).
     terminate_on_exit: bool
-    _exited: anyio.Event
     _exit_status: v2.SystemExitStatus | None
     _disconnected: bool
 
@@ -82,13 +86,12 @@ class Container(HandleOwner):
         self._init_handle(library)
         self._id = id
         self.terminate_on_exit = terminate_on_exit
-        self._exited = anyio.Event()
         self._exit_status = None
         self._disconnected = False
         return self
 
     def __repr__(self) -> str:
-        state = "closed" if self.closed else ("exited" if self._exited.is_set() else "open")
+        state = "closed" if self.closed else ("exited" if self._exit_status else "open")
         return f"<Container {self._id!r} {state}>"
 
     def _target(self) -> dict[str, Any]:
@@ -111,10 +114,10 @@ class Container(HandleOwner):
     def _on_event(self, event: Event) -> None:
         if isinstance(event, SystemExited):
             self._exit_status = event.status
-            self._exited.set()
+            self._ended.set()
         elif isinstance(event, ServiceDisconnected):
             self._disconnected = True
-            self._exited.set()
+            self._ended.set()
         super()._on_event(event)
 
     def events(self) -> AsyncIterator[Event]:
@@ -151,8 +154,13 @@ class Container(HandleOwner):
             raise_for(done.hresult, name, done.document, id=self._id)
         if done.hresult >= 0:
             # The operation succeeded: the exit event follows (or came first).
-            with hcs_deadline(deadline.remaining(), f"{name} (exit)", id=self._id):
-                await self._exited.wait()
+            await self._wait_ended(
+                deadline.remaining(),
+                f"compute system exit after {name}",
+                "HCS accepted the request; the compute system has not reported its exit yet",
+            )
+            if self._exit_status is None and self._closed:
+                raise self._closed_error(name)
 
     async def shutdown(
         self, options: Mapping[str, Any] | str | None = None, *, timeout: float | None = None
@@ -234,8 +242,9 @@ class Container(HandleOwner):
     async def wait(self, *, timeout: float | None = None) -> v2.SystemExitStatus:
         """Wait until the system has exited; returns its exit status."""
         _operation._validate_timeout(timeout)
-        with hcs_deadline(timeout, "wait for compute system exit", id=self._id):
-            await self._exited.wait()
+        await self._wait_ended(timeout, "compute system exit", "the compute system keeps running")
+        if self._exit_status is None and self._closed:
+            raise self._closed_error("wait for compute system exit")
         if self._exit_status is None:
             raise ServiceDisconnectedError(
                 HCS_E_SERVICE_DISCONNECT,
@@ -258,10 +267,16 @@ class Container(HandleOwner):
         document. Pipes requested in it become ``stdin``/``stdout``/``stderr``."""
         document = to_json(parameters, v2.ProcessParameters, "process parameters")
         process = Process._new(self, self._library)
+        registration: list[BaseException] = []
 
         def start(handle: Handle, op: Handle) -> Handle:
             created = native_process.create(self._library.index, handle, document, op, id=self._id)
-            process._register(created)
+            # HCS accepted the call: raising now would close an operation it
+            # still runs. A failed registration waits for the completion.
+            try:
+                process._register(created)
+            except BaseException as exc:
+                registration.append(exc)
             return created
 
         def cleanup(created: Handle) -> None:
@@ -290,21 +305,103 @@ class Container(HandleOwner):
                 id=self._id,
                 message="no process information returned",
             )
+        if registration:
+            # No callback, so no exit event would ever come: do as hcsshim
+            # does, terminate the new process and close all of it.
+            process._pid = info.pid
+            await _undo_process(process, info)
+            raise registration[0]
         process._started(info, merge_stderr=merge_stderr)
         return process
 
-    async def exec(self, *argv: str, **kwargs: Any) -> Process:
-        """Run ``argv`` in the system, like ``asyncio.create_subprocess_exec``:
-        ``stdin``/``stdout``/``stderr`` take ``PIPE``, ``DEVNULL``, ``None``
-        (no pipe; there is no parent console to inherit), and ``stderr=STDOUT``;
-        also ``env``, ``cwd``, ``user``, ``tty``, ``console_size``, ``timeout``."""
-        return await exec_process(self, argv, **kwargs)
+    async def exec(
+        self,
+        *argv: str,
+        stdin: int | None = None,
+        stdout: int | None = None,
+        stderr: int | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        user: str | None = None,
+        tty: bool = False,
+        console_size: tuple[int, int] | os.terminal_size | None = None,
+        timeout: float | None = None,
+    ) -> Process:
+        """Start ``argv`` in the system, like ``asyncio.create_subprocess_exec``.
 
-    async def run(self, *argv: str, **kwargs: Any) -> CompletedProcess:
-        """Run ``argv`` to completion, like ``subprocess.run``: ``input``,
-        ``capture_output``, ``check``, ``timeout`` (the process is killed on
-        expiry), plus :meth:`exec`'s options."""
-        return await run_process(self, argv, **kwargs)
+        Args:
+            argv: the program and its arguments (passed as is, no shell).
+            stdin, stdout: ``PIPE`` for a pipe (``process.stdin``/``stdout``),
+                ``DEVNULL`` or ``None`` for none (there is no parent console
+                to inherit: the process gets the null device).
+            stderr: as ``stdout``, or ``STDOUT`` to read it merged into stdout.
+            env: environment variables, over the system's default ``PATH``.
+            cwd: working directory inside the system.
+            user: user to run as (a name, a uid, ``name:group`` or ``uid:gid``).
+            tty: give the process a console (stderr then arrives on stdout).
+            console_size: ``(height, width)`` of that console (or an
+                ``os.terminal_size``).
+            timeout: seconds to wait for HCS to create the process.
+        """
+        return await exec_process(
+            self,
+            argv,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+            cwd=cwd,
+            user=user,
+            tty=tty,
+            console_size=console_size,
+            timeout=timeout,
+        )
+
+    async def run(
+        self,
+        *argv: str,
+        input: bytes | None = None,
+        capture_output: bool = False,
+        check: bool = False,
+        timeout: float | None = None,
+        stdin: int | None = None,
+        stdout: int | None = None,
+        stderr: int | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        user: str | None = None,
+        tty: bool = False,
+        console_size: tuple[int, int] | os.terminal_size | None = None,
+    ) -> CompletedProcess:
+        """Run ``argv`` to completion, like ``subprocess.run``.
+
+        Args:
+            argv: the program and its arguments (passed as is, no shell).
+            input: bytes written to stdin, which is then closed (implies a
+                stdin pipe; do not also pass ``stdin``).
+            capture_output: capture stdout and stderr (``stdout=stderr=PIPE``).
+            check: raise :class:`~hcsaio.ProcessExitError` on a non-zero exit.
+            timeout: seconds for the whole run (creation, I/O, exit); on
+                expiry the process is killed and ``HcsTimeoutError`` raised.
+            stdin, stdout, stderr, env, cwd, user, tty, console_size: as
+                for :meth:`exec`.
+        """
+        return await run_process(
+            self,
+            argv,
+            input=input,
+            capture_output=capture_output,
+            check=check,
+            timeout=timeout,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+            cwd=cwd,
+            user=user,
+            tty=tty,
+            console_size=console_size,
+        )
 
     async def open_process(self, pid: int, *, timeout: float | None = None) -> Process:
         """Open a process of this system by pid (HcsOpenProcess)."""
@@ -325,21 +422,52 @@ class Container(HandleOwner):
 
     # ---- lifetime ---------------------------------------------------------------
 
-    async def close(self) -> None:
+    async def close(self, *, timeout: float | None = None) -> None:
         """Close the handle (HcsCloseComputeSystem). The system keeps running
-        unless its document set ShouldTerminateOnLastHandleClosed."""
-        await self._close(native_system.close)
+        unless its document set ShouldTerminateOnLastHandleClosed.
+
+        Operations in flight on this handle are waited for first, up to
+        ``timeout`` seconds; on expiry (or cancellation) they are cancelled
+        and their callers get :class:`~hcsaio.errors.HandleClosed`, and the
+        handle is closed anyway. Tasks blocked in :meth:`wait` get
+        ``HandleClosed`` too (unless the exit was already known), and so does
+        any later call. Closing twice is harmless."""
+        await self._close(native_system.close, timeout)
 
     async def __aenter__(self) -> Container:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         try:
-            if self.terminate_on_exit and not self.closed and not self._exited.is_set():
+            if self.terminate_on_exit and not self.closed and not self._ended.is_set():
                 with anyio.CancelScope(shield=True):
                     await self.terminate(timeout=EXIT_TERMINATE_TIMEOUT)
         finally:
             await self.close()
+
+
+async def _undo_process(process: Process, info: ProcessInfo) -> None:
+    """Terminate a process created without its callback and close its handle
+    and pipes (whatever the terminate's outcome)."""
+    try:
+        with contextlib.suppress(HcsError):
+            await process._run(
+                "HcsTerminateProcess",
+                lambda h, op: native_process.call(
+                    "HcsTerminateProcess",
+                    process._library.index,
+                    h,
+                    op,
+                    None,
+                    id=process._container.id,
+                    pid=info.pid,
+                ),
+                timeout=UNDO_TIMEOUT,
+                checked=False,
+            )
+    finally:
+        _operation._close_pipes(info)
+        process._release(native_process.close)
 
 
 def _synthetic_exit(status: v2.ProcessStatus) -> Event:
@@ -365,10 +493,17 @@ async def create_compute_system(
     configuration = to_json(document, v2.ComputeSystem, "compute system document")
     lib = await library()
     container = Container._new(lib, id, terminate_on_exit)
+    registration: list[BaseException] = []
 
     def start(op: Handle) -> Handle:
         handle = native_system.create(lib.index, id, configuration, op)
-        container._register(handle)
+        # HCS accepted the call: raising now would close an operation it
+        # still runs (and leak the handle). A failed registration waits for
+        # the completion instead.
+        try:
+            container._register(handle)
+        except BaseException as exc:
+            registration.append(exc)
         return handle
 
     await _operation.run(
@@ -380,6 +515,17 @@ async def create_compute_system(
         on_error=lambda _: container._release(native_system.close),
         check=True,
     )
+    if registration:
+        # A system whose events nobody hears: terminate and close it, as
+        # hcsshim does, so neither the system nor the handle is left behind.
+        try:
+            with contextlib.suppress(HcsError):
+                await container._simple(
+                    "HcsTerminateComputeSystem", None, UNDO_TIMEOUT, checked=False
+                )
+        finally:
+            container._release(native_system.close)
+        raise registration[0]
     return container
 
 

@@ -27,7 +27,7 @@ import pytest
 
 import hcsaio
 from hcsaio import PIPE, STDOUT
-from hcsaio.compute import _stdio
+from hcsaio.compute import _stdio_open
 from hcsaio.compute._stdio import IncompleteReadError, LimitOverrunError, PipeReader, PipeWriter
 from hcsaio.compute._stdio_windows import ProactorPipeReader, ProactorPipeWriter
 
@@ -305,8 +305,8 @@ async def test_trio_is_a_named_gap_and_the_handle_is_closed(pipes: Any) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="the POSIX half needs fds")
 async def test_factory_chooses_by_platform(pipes: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     readable, writable = pipes(), pipes(we_read=False)
-    posix_reader = _stdio.open_reader(readable.ours, name="stdout")
-    posix_writer = _stdio.open_writer(writable.ours, name="stdin")
+    posix_reader = _stdio_open.open_reader(readable.ours, name="stdout")
+    posix_writer = _stdio_open.open_writer(writable.ours, name="stdin")
     assert type(posix_reader) is PipeReader
     assert type(posix_writer) is PipeWriter
     posix_reader.close()
@@ -327,8 +327,8 @@ async def test_factory_chooses_by_platform(pipes: Any, monkeypatch: pytest.Monke
     monkeypatch.setattr(windows, "ProactorPipeReader", Recorder("reader"))
     monkeypatch.setattr(windows, "ProactorPipeWriter", Recorder("writer"))
     monkeypatch.setattr(sys, "platform", "win32")
-    reader: object = _stdio.open_reader(1234, name="stderr")
-    writer: object = _stdio.open_writer(5678, name="stdin")
+    reader: object = _stdio_open.open_reader(1234, name="stderr")
+    writer: object = _stdio_open.open_writer(5678, name="stdin")
     assert (reader, writer) == ("reader", "writer")
     assert made == [("reader", 1234, "stderr"), ("writer", 5678, "stdin")]
 
