@@ -11,8 +11,6 @@ from .handles import Handle
 from .operation import context, event_callback
 from .result import check
 
-GENERIC_ALL: Final = 0x10000000
-
 _OPTION_CALLS: Final = {
     "HcsTerminateProcess": lib.hb_call_HcsTerminateProcess,
     "HcsSignalProcess": lib.hb_call_HcsSignalProcess,
@@ -28,15 +26,6 @@ def create(library: int, system: Handle, parameters: str, op: Handle, *, id: str
         library, system, strings.wide(parameters, "process parameters"), op, ffi.NULL, out
     )
     started(hr, "HcsCreateProcess", library, op, id=id)
-    return Handle(out[0])
-
-
-def open(library: int, system: Handle, pid: int, *, id: str) -> Handle:
-    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 <= pid <= 0xFFFFFFFF:
-        raise ValueError(f"pid must be an int within 0..4294967295, got {pid!r}")
-    out = ffi.new("HCS_PROCESS *")
-    hr = lib.hb_call_HcsOpenProcess(library, system, pid, GENERIC_ALL, out)
-    check(hr, "HcsOpenProcess", id=id, pid=pid)
     return Handle(out[0])
 
 

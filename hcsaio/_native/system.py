@@ -42,13 +42,6 @@ def create(library: int, id: str, configuration: str, op: Handle) -> Handle:
     return Handle(out[0])
 
 
-def open(library: int, id: str) -> Handle:
-    out = ffi.new("HCS_SYSTEM *")
-    hr = lib.hb_call_HcsOpenComputeSystem(library, strings.wide(id, "id"), GENERIC_ALL, out)
-    check(hr, "HcsOpenComputeSystem", id=id)
-    return Handle(out[0])
-
-
 def close(library: int, system: Handle) -> None:
     """HcsCloseComputeSystem: unregisters the callback and waits for running
     callbacks to drain; no event follows. Our callbacks never wait on

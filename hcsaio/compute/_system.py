@@ -14,7 +14,7 @@ from typing import Any, Final, final
 
 import anyio
 
-from .._core import _operation
+from .._core import _operation, _sync
 from .._core._backend import library
 from .._core._documents import compact, json_object, optional_json, parse, to_json
 from .._core._handle import Deadline, HandleOwner, hcs_deadline
@@ -307,14 +307,36 @@ class Container(HandleOwner):
         return await run_process(self, argv, **kwargs)
 
     async def open_process(self, pid: int, *, timeout: float | None = None) -> Process:
-        """Open a process of this system by pid (HcsOpenProcess)."""
+        """Open a process of this system by pid (HcsOpenProcess). The open
+        runs on the bridge's workers, off the event loop; ``timeout`` bounds
+        it and the status query that follows."""
+        if not isinstance(pid, int) or isinstance(pid, bool) or not 0 <= pid <= 0xFFFFFFFF:
+            raise ValueError(f"pid must be an int within 0..4294967295, got {pid!r}")
+        deadline = Deadline(timeout)
         handle = self._require_open("HcsOpenProcess")
-        process_handle = native_process.open(self._library.index, handle, pid, id=self._id)
+        # The worker uses the system handle: close() waits for the open, as
+        # for an operation (a timed-out open is the worker's to finish).
+        self._inflight += 1
+        try:
+            outcome = await _sync.call(
+                self._library,
+                "HcsOpenProcess",
+                (handle, pid, native_system.GENERIC_ALL),
+                timeout=deadline.remaining(),
+                id=self._id,
+                pid=pid,
+            )
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0 and self._idle is not None:
+                self._idle.set()
+        _sync.check(outcome, "HcsOpenProcess", id=self._id, pid=pid)
+        (process_handle,) = outcome.values
         process = Process._new(self, self._library)
         process._pid = pid
         try:
             process._register(process_handle)
-            status = await process.properties(timeout=timeout)
+            status = await process.properties(timeout=deadline.remaining())
         except BaseException:
             process._release(native_process.close)
             raise
@@ -386,14 +408,25 @@ async def create_compute_system(
 async def open_compute_system(
     id: str, *, timeout: float | None = None, terminate_on_exit: bool = False
 ) -> Container:
-    """Open an existing compute system by id (HcsOpenComputeSystem)."""
+    """Open an existing compute system by id (HcsOpenComputeSystem). The open
+    runs on the bridge's workers, off the event loop; ``timeout`` bounds it
+    and the properties query that follows."""
     check_id(id)
+    deadline = Deadline(timeout)
     lib = await library()
-    handle = native_system.open(lib.index, id)
+    outcome = await _sync.call(
+        lib,
+        "HcsOpenComputeSystem",
+        (id, native_system.GENERIC_ALL),
+        timeout=deadline.remaining(),
+        id=id,
+    )
+    _sync.check(outcome, "HcsOpenComputeSystem", id=id)
+    (handle,) = outcome.values
     container = Container._new(lib, id, terminate_on_exit)
     try:
         container._register(handle)
-        props = await container.properties(timeout=timeout)
+        props = await container.properties(timeout=deadline.remaining())
     except BaseException:
         container._release(native_system.close)
         raise

@@ -12,10 +12,11 @@ import cffi
 import pytest
 
 from hcsaio._core import _operation
+from hcsaio._core._backend import load_library
 from hcsaio._native import process as native_process
 from hcsaio._native import system as native_system
 from hcsaio._native.handles import Handle
-from hcsaio._native.library import Library, load_library
+from hcsaio._native.library import Library
 
 _CONTROL_CDEF = """
 uint32_t fake_release(void);

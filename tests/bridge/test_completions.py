@@ -168,7 +168,7 @@ async def test_missing_export_raises_export_not_found_naming_it(fake) -> None:
 
 
 def test_missing_library_raises_library_not_found(tmp_path) -> None:
-    from hcsaio._native.library import load_library
+    from hcsaio._core._backend import load_library
 
     with pytest.raises(LibraryNotFound) as info:
         load_library(str(tmp_path / "computecore-missing.so"))
