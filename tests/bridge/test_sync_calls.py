@@ -54,7 +54,14 @@ def gate_library(fakecore_path: Path) -> Any:
 @pytest.fixture
 def gate(gate_library: Any) -> Iterator[Any]:
     """The fake's gate, closed for the test and always reopened after it (so a
-    failing test cannot leave the bridge's workers stuck)."""
+    failing test cannot leave the bridge's workers stuck). Calls of an
+    earlier test still on their way out would be caught by the closed gate:
+    wait (bounded) until none is inside."""
+    deadline = time.monotonic() + 10
+    while (gate_library.fake_sync_inside() or native_sync.stats().busy) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.002)
     gate_library.fake_gate(0)
     try:
         yield gate_library

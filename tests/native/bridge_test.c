@@ -361,6 +361,8 @@ static hb_sync_stats sync_stats(void) {
 
 static int64_t sync_outstanding(void) { return sync_stats().outstanding; }
 
+static long sync_busy(void) { return (long)sync_stats().busy; }
+
 static void test_sync_calls(int32_t lib, int32_t slot, uint64_t base, intptr_t rsock) {
     pump_counts pc = {0, 0};
     CHECK(hb_sync_start(SYNC_WORKERS) == SYNC_WORKERS, "pool of %d workers", SYNC_WORKERS);
@@ -414,6 +416,10 @@ static void test_sync_calls(int32_t lib, int32_t slot, uint64_t base, intptr_t r
     pump(slot, rsock, wanted, IDLE_TIMEOUT_MS, on_sync_record, &b, &pc);
     CHECK(b.received == wanted, "%zu of %zu completions arrived", b.received, wanted);
     pump(slot, rsock, 1, 300, no_stray_record, NULL, &pc);
+    /* The 2 given up while running finish on their own; closing the gate
+     * again before they left it would hold them there. */
+    wait_for(fake.sync_inside, 0, "calls still inside the library");
+    wait_for(sync_busy, 0, "busy workers");
     hb_sync_stats s2 = sync_stats();
     wait_for(fake.live_handles, handles_before, "open handles");
     CHECK(fake.sync_made() - made_before == SYNC_CALLS - SYNC_QUEUED_GIVEN_UP,
@@ -479,6 +485,8 @@ static void test_sync_calls(int32_t lib, int32_t slot, uint64_t base, intptr_t r
     CHECK(hb_sync_take(late, &result) == 0 && result.outs[0].handle == NULL, "late results");
     hb_sync_release(late);
     CHECK(fake.sync_made() == made, "a call past its deadline was made");
+    wait_for(fake.sync_inside, 0, "blockers still inside the library");
+    wait_for(sync_busy, 0, "busy workers");
     wait_for(fake.live_handles, handles_before, "handles after the blockers");
 
     /* The loop went away: a completion for a closed dispatcher is dropped,
