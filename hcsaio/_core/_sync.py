@@ -26,10 +26,10 @@ from typing import Any, Final
 
 from .._native import sync as native_sync
 from .._native.library import Library
-from .._native.result import raise_for
 from ..errors import HcsTimeoutError
 from ._dispatch import current_dispatcher
 from ._operation import _validate_timeout
+from ._result import raise_for
 
 HCS_E_OPERATION_TIMEOUT: Final = 0x80370118
 

@@ -14,13 +14,13 @@ from typing import Any, Final, final
 
 import anyio
 
+from .._core import _hcs_process as native_process
+from .._core import _hcs_system as native_system
 from .._core import _operation, _sync
 from .._core._backend import library
 from .._core._documents import compact, json_object, optional_json, parse, to_json
 from .._core._handle import Deadline, HandleOwner, hcs_deadline
 from .._core._ids import check_id
-from .._native import process as native_process
-from .._native import system as native_system
 from .._native.handles import Handle
 from .._native.library import Library
 from ..errors import HcsError, InvalidArgument
@@ -146,7 +146,7 @@ class Container(HandleOwner):
         deadline = Deadline(timeout)
         done = await self._simple(name, options, deadline.remaining(), checked=False)
         if done.hresult < 0 and (done.hresult & 0xFFFFFFFF) not in _STOPPED_CODES:
-            from .._native.result import raise_for
+            from .._core._result import raise_for
 
             raise_for(done.hresult, name, done.document, id=self._id)
         if done.hresult >= 0:

@@ -24,9 +24,9 @@ import cffi
 import pytest
 
 from hcsaio import errors
+from hcsaio._core import _hcs_system as native_system
 from hcsaio._core import _sync
 from hcsaio._native import sync as native_sync
-from hcsaio._native import system as native_system
 
 from .conftest import Fake, settle
 
