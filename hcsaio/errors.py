@@ -183,10 +183,15 @@ class HcsTimeoutError(HcsError, builtins.TimeoutError):
         outcome: the HRESULT the operation finally completed with after the
             cancel request (``None`` if it had not completed when hcsaio
             stopped waiting for it).
+        cancel_requested: whether hcsaio asked HCS to cancel it; ``False``
+            for a synchronous call (HcsOpen*, service calls), which cannot be
+            cancelled and runs on to its end on a bridge worker, where what
+            it returns is disposed of.
     """
 
     waited: float | None
     outcome: int | None
+    cancel_requested: bool
 
     def __init__(
         self,
@@ -195,17 +200,24 @@ class HcsTimeoutError(HcsError, builtins.TimeoutError):
         *,
         waited: float | None = None,
         outcome: int | None = None,
+        cancel_requested: bool = True,
         **kwargs: Any,
     ) -> None:
         self.waited = waited
         self.outcome = None if outcome is None else _u32(outcome)
+        self.cancel_requested = cancel_requested
         super().__init__(hresult, operation, **kwargs)
 
     def _describe(self) -> str:
         if self.waited is None:
             return super()._describe()
         text = f"timed out after {self.waited:.3g} s waiting for {self.operation}{self._target()}"
-        if self.outcome is not None:
+        if not self.cancel_requested:
+            text += (
+                "; a synchronous call cannot be cancelled: it finishes on a bridge worker, "
+                "which disposes of what it returns"
+            )
+        elif self.outcome is not None:
             text += f"; after the cancel request it completed with HRESULT 0x{self.outcome:08X}"
         else:
             text += "; it had not completed after the cancel request and was abandoned"

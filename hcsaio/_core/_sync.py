@@ -92,6 +92,7 @@ async def call(
                 id=id,
                 pid=pid,
                 waited=time.monotonic() - started,
+                cancel_requested=False,
             ) from None
         raise
     dispatcher.done(token)

@@ -109,6 +109,14 @@ async def test_returned_text_is_decoded_and_freed(fake: Fake) -> None:
     await settle(fake, before)
 
 
+def test_a_library_without_a_service_connection_says_so(fake: Fake) -> None:
+    """computecore.dll (here the fake) has no HcsEmuConnected: -1, nothing to
+    connect before an asynchronous call."""
+    from hcsaio._native import library as native_library
+
+    assert native_library.connected(fake.library.index) == -1
+
+
 async def test_bad_arguments_fail_before_anything_is_queued(fake: Fake) -> None:
     submitted = native_sync.stats().submitted
     with pytest.raises(TypeError, match="argument 0 of HcsOpenComputeSystem must be a str"):
@@ -143,6 +151,8 @@ async def test_loop_keeps_running_while_a_call_blocks(fake: Fake, gate: Any) -> 
         tg.cancel_scope.cancel()
     assert info.value.operation == "HcsOpenComputeSystem"
     assert info.value.waited is not None
+    assert not info.value.cancel_requested
+    assert "cannot be cancelled" in str(info.value)
     # A loop blocked by the call would not have beaten at all.
     assert beats >= 10
     # The call is still inside the library; once it returns, its handle is
