@@ -79,6 +79,10 @@ const char *hb_export_name(int32_t i);
 int32_t hb_library_has_export(int32_t lib, int32_t i);
 /* Free a string returned by the library through a PWSTR* out-parameter. */
 void hb_library_free_string(int32_t lib, void *str);
+/* For a library that connects to a service of its own (libhcsemu's
+ * HcsEmuConnected): 1 if connected now, 0 if its next call would have to
+ * connect; -1 for a library without such a notion (computecore.dll). */
+int32_t hb_library_connected(int32_t lib);
 
 /* ---- strings ---- */
 /* UTF-16 (NUL-terminated) to freshly allocated UTF-8; *len_out gets the byte

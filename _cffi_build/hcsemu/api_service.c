@@ -17,6 +17,7 @@ HB_COMPUTECORE_EXPORTS(HX_CHECK_EXPORT)
 HX_CHECK_EXPORT(LocalFree)
 HX_CHECK_EXPORT(CoTaskMemFree)
 HX_CHECK_EXPORT(HcsEmuSetCallTimeout)
+HX_CHECK_EXPORT(HcsEmuConnected)
 #undef HX_CHECK_EXPORT
 
 /* One synchronous service request carrying one document. */

@@ -501,6 +501,15 @@ static int lock_connect_until(uint64_t deadline) {
 
 HRESULT hx_conn_acquire(hx_conn **out) { return hx_conn_acquire_until(out, hx_sync_deadline()); }
 
+int32_t HcsEmuConnected(void) {
+    const char *variable = getenv("HCSAIO_EMULATOR_SOCKET");
+    hx_lock();
+    hx_conn *c = g_current;
+    int32_t live = c != NULL && !c->dead && strcmp(c->path, variable != NULL ? variable : "") == 0;
+    hx_unlock();
+    return live;
+}
+
 HRESULT hx_conn_acquire_until(hx_conn **out, uint64_t deadline) {
     *out = NULL;
     /* Follow the variable: a process may point it at another service (its

@@ -16,4 +16,11 @@
  * timeout, so the bridge's workers pass the caller's deadline this way. */
 typedef void (*PFN_HcsEmuSetCallTimeout)(DWORD timeoutMs);
 
+/* 1 if the library holds a live connection to the service that
+ * HCSAIO_EMULATOR_SOCKET names (the next call needs no connect), else 0.
+ * Never blocks. The asynchronous exports (HcsCreateComputeSystem,
+ * HcsEnumerateComputeSystems) connect inline on the caller's thread, so
+ * hcsaio connects on a bridge worker first when this says 0. */
+typedef int32_t (*PFN_HcsEmuConnected)(void);
+
 #endif /* HCSAIO_HCSEMU_EXT_H */

@@ -29,7 +29,14 @@ from .._native import library as native_library
 from .._native.library import BackendKind, Library
 from ..errors import error_from_hresult
 
-__all__ = ["BackendKind", "Library", "default_library", "library", "load_library"]
+__all__ = [
+    "BackendKind",
+    "Library",
+    "connected_library",
+    "default_library",
+    "library",
+    "load_library",
+]
 
 
 def load_library(
@@ -88,3 +95,26 @@ async def library() -> Library:
     if loaded is not None:
         return loaded
     return await anyio.to_thread.run_sync(default_library)
+
+
+async def connected_library(timeout: float | None) -> Library:
+    """The default library, with its service connection up.
+
+    libhcsemu's asynchronous exports (HcsCreateComputeSystem,
+    HcsEnumerateComputeSystems) connect inline on the calling thread when
+    the connection is down (first use, after a service restart, another
+    ``HCSAIO_EMULATOR_SOCKET``): on the event loop, up to the handshake's
+    bounded wait. So when the library says it is not connected, a
+    synchronous call (HcsGetServiceProperties, a round trip only then)
+    makes the connection on a bridge worker first, bounded by ``timeout``;
+    a service that is absent or does not answer fails here
+    (``ServiceNotAvailable``, ``HcsTimeoutError``). computecore.dll has no
+    such connection: nothing to do."""
+    lib = await library()
+    if native_library.connected(lib.index) == 0:
+        from . import _sync  # here: _sync needs the dispatcher, loading needs neither
+
+        name = "HcsGetServiceProperties"
+        outcome = await _sync.call(lib, name, (None,), timeout=timeout)
+        _sync.check(outcome, name, document=outcome.values[0])
+    return lib

@@ -58,3 +58,9 @@ def describe(index: int, path: str, kind: BackendKind) -> Library:
         name: bool(lib.hb_library_has_export(index, i)) for i, name in enumerate(export_names())
     }
     return Library(index=index, path=path, kind=kind, exports=exports)
+
+
+def connected(index: int) -> int:
+    """``hb_library_connected``: 1 if the library's service connection is up,
+    0 if its next call would connect (blocking), -1 if it has none (Windows)."""
+    return int(lib.hb_library_connected(index))

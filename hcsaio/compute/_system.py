@@ -17,7 +17,7 @@ import anyio
 from .._core import _hcs_process as native_process
 from .._core import _hcs_system as native_system
 from .._core import _operation, _sync
-from .._core._backend import library
+from .._core._backend import connected_library, library
 from .._core._documents import compact, json_object, optional_json, parse, to_json
 from .._core._handle import Deadline, HandleOwner, hcs_deadline
 from .._core._ids import check_id
@@ -385,7 +385,9 @@ async def create_compute_system(
     validated before HCS sees it. The system is created, not started."""
     check_id(id)
     configuration = to_json(document, v2.ComputeSystem, "compute system document")
-    lib = await library()
+    deadline = Deadline(timeout)
+    # Connect off the loop first: HcsCreateComputeSystem would do it inline.
+    lib = await connected_library(deadline.remaining())
     container = Container._new(lib, id, terminate_on_exit)
 
     def start(op: Handle) -> Handle:
@@ -397,7 +399,7 @@ async def create_compute_system(
         lib,
         "HcsCreateComputeSystem",
         start,
-        timeout=timeout,
+        timeout=deadline.remaining(),
         id=id,
         on_error=lambda _: container._release(native_system.close),
         check=True,
@@ -461,12 +463,14 @@ async def enumerate_compute_systems(
             owners=list(owners) if owners else None,
         )
     argument = optional_json(query, v1.ComputeSystemQuery, "compute system query")
-    lib = await library()
+    deadline = Deadline(timeout)
+    # Connect off the loop first: HcsEnumerateComputeSystems would do it inline.
+    lib = await connected_library(deadline.remaining())
     done = await _operation.run(
         lib,
         "HcsEnumerateComputeSystems",
         lambda op: native_system.enumerate(lib.index, argument, op),
-        timeout=timeout,
+        timeout=deadline.remaining(),
         check=True,
     )
     if not done.document:

@@ -23,7 +23,7 @@ from hcsaio import errors
 from hcsaio._core._backend import default_library
 from hcsaio._native import sync as native_sync
 
-from .conftest import unique_id
+from .conftest import host_document, unique_id
 
 pytestmark = pytest.mark.anyio
 
@@ -106,12 +106,41 @@ async def test_modify_service_settings_waits_off_the_loop(hung_service: Path) ->
     await _workers_idle()
 
 
+async def test_create_compute_system_connects_off_the_loop(hung_service: Path) -> None:
+    """HcsCreateComputeSystem is asynchronous, but libhcsemu connects inline
+    when its connection is down (here: a socket it has never used), which
+    blocked the loop for the 30 s handshake."""
+    failure, beats = await _with_heartbeat(
+        lambda: hcsaio.create_compute_system(unique_id("hung"), host_document(), timeout=1)
+    )
+    assert isinstance(failure, errors.HcsTimeoutError), repr(failure)
+    assert beats >= 10
+    await _workers_idle()
+
+
+async def test_enumerate_connects_off_the_loop(hung_service: Path) -> None:
+    failure, beats = await _with_heartbeat(lambda: hcsaio.enumerate_compute_systems(timeout=1))
+    assert isinstance(failure, errors.HcsTimeoutError), repr(failure)
+    assert beats >= 10
+    await _workers_idle()
+
+
 async def test_stopped_service_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing listens on the socket: ServiceNotAvailable, not a timeout."""
     default_library()
     monkeypatch.setenv(ENV_SOCKET, str(tmp_path / "nobody.sock"))
     with pytest.raises(errors.ServiceNotAvailable):
         await hcsaio.open_compute_system(unique_id("stopped"), timeout=30)
+
+
+async def test_connected_once_used() -> None:
+    """After a call, libhcsemu reports its connection up: create and
+    enumerate then skip the connect round trip."""
+    from hcsaio._native import library as native_library
+
+    lib = default_library()
+    await hcsaio.enumerate_compute_systems(timeout=30)
+    assert native_library.connected(lib.index) == 1
 
 
 async def test_service_calls_take_a_timeout() -> None:
