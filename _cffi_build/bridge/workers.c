@@ -1,6 +1,8 @@
 /*
  * workers.c - synchronous exports on a small pool of native threads.
  *
+ * (docs/bridge.md, "Synchronous calls".)
+ *
  * Why: HcsOpen*, the service calls, and every HCN, computestorage and
  * vmcompute call block until they are done (libhcsemu's may wait for a
  * connection to the service); on an event loop's thread that stalls every

@@ -7,7 +7,8 @@ native workers makes the call without the GIL, and the completion arrives
 on the caller's dispatcher as a record for ``token``, like an operation's.
 :meth:`Call.take` then hands over the results; :meth:`Call.release` (also
 run when the object is garbage-collected) gives the call up, and the bridge
-disposes of whatever it returns (strings freed, handles closed).
+disposes of whatever it returns (strings freed, handles closed). The
+mechanism: docs/bridge.md, "Synchronous calls".
 
 Raw results only: an HRESULT and the out-parameters, decoded (text as
 ``str``, handles as :data:`Handle`, process information as

@@ -1,5 +1,5 @@
-"""Synchronous exports on the bridge's native workers (DESIGN.md, Synchronous
-calls), against the fake computecore: its HcsOpenComputeSystem and
+"""Synchronous exports on the bridge's native workers (docs/bridge.md,
+"Synchronous calls"), against the fake computecore: its HcsOpenComputeSystem and
 HcsGetServiceProperties block at a gate the test opens and closes, so the
 workers can be held busy on purpose.
 
