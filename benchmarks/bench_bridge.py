@@ -56,15 +56,16 @@ import _build
 import _common
 from _common import Row, median, percentile, row, thread_count
 
+from hcsaio._core import _hcs_system as native_system
 from hcsaio._core import _operation
+from hcsaio._core._backend import load_library
 from hcsaio._core._dispatch import current_dispatcher
 from hcsaio._core._waiters import AsyncioWaiter
 from hcsaio._native import operation as native_operation
-from hcsaio._native import system as native_system
 from hcsaio._native._ffi import ffi as bridge_ffi
 from hcsaio._native._ffi import lib as bridge_lib
 from hcsaio._native.handles import Handle
-from hcsaio._native.library import Library, load_library
+from hcsaio._native.library import Library
 
 NAME = "bridge"
 REPEATS = (2, 5)

@@ -38,7 +38,7 @@ import _emulator
 from _common import Row, row, rss_bytes, thread_count
 
 import hcsaio
-from hcsaio._native import process as native_process
+from hcsaio._core import _hcs_process as native_process
 
 NAME = "concurrency"
 REPEATS = (1, 3)

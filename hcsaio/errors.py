@@ -197,11 +197,16 @@ class HcsTimeoutError(HcsError, builtins.TimeoutError):
             stopped waiting for it, or if nothing was cancelled).
         note: for waits that are not operations, what happened on expiry
             (``"the process was killed"``); ``None`` for operations.
+        cancel_requested: whether hcsaio asked HCS to cancel it; ``False``
+            for a synchronous call (HcsOpen*, service calls), which cannot be
+            cancelled and runs on to its end on a bridge worker, where what
+            it returns is disposed of.
     """
 
     waited: float | None
     outcome: int | None
     note: str | None
+    cancel_requested: bool
 
     def __init__(
         self,
@@ -211,11 +216,13 @@ class HcsTimeoutError(HcsError, builtins.TimeoutError):
         waited: float | None = None,
         outcome: int | None = None,
         note: str | None = None,
+        cancel_requested: bool = True,
         **kwargs: Any,
     ) -> None:
         self.waited = waited
         self.outcome = None if outcome is None else _u32(outcome)
         self.note = note
+        self.cancel_requested = cancel_requested
         super().__init__(hresult, operation, **kwargs)
 
     def _describe(self) -> str:
@@ -224,6 +231,11 @@ class HcsTimeoutError(HcsError, builtins.TimeoutError):
         text = f"timed out after {self.waited:.3g} s waiting for {self.operation}{self._target()}"
         if self.note is not None:
             text += f"; {self.note}"
+        elif not self.cancel_requested:
+            text += (
+                "; a synchronous call cannot be cancelled: it finishes on a bridge worker, "
+                "which disposes of what it returns"
+            )
         elif self.outcome is not None:
             text += f"; after the cancel request it ended with {_hresult_text(self.outcome)}"
         else:

@@ -60,7 +60,6 @@ PENDING: dict[str, str] = {
     "hcsaio/_core/_handle.py": 'docs/hcs-rules.md, "Handles and callbacks"',
     "hcsaio/_errors_table.py": 'docs/hcs-rules.md, "HRESULT families"',
     "hcsaio/_native/process.py": 'docs/hcs-rules.md, "computecore exports"',
-    "hcsaio/_native/service.py": 'docs/hcs-rules.md, "computecore exports"',
     "hcsaio/_native/system.py": 'docs/hcs-rules.md, "computecore exports"',
     "hcsaio/compute/_process.py": 'docs/hcs-rules.md, "Gotchas"',
     "hcsaio/emulator/compute/_hresults.py": 'docs/hcs-rules.md, "HRESULT families", "ResultError"',

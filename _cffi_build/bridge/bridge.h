@@ -79,6 +79,10 @@ const char *hb_export_name(int32_t i);
 int32_t hb_library_has_export(int32_t lib, int32_t i);
 /* Free a string returned by the library through a PWSTR* out-parameter. */
 void hb_library_free_string(int32_t lib, void *str);
+/* For a library that connects to a service of its own (libhcsemu's
+ * HcsEmuConnected): 1 if connected now, 0 if its next call would have to
+ * connect; -1 for a library without such a notion (computecore.dll). */
+int32_t hb_library_connected(int32_t lib);
 
 /* ---- strings ---- */
 /* UTF-16 (NUL-terminated) to freshly allocated UTF-8; *len_out gets the byte
@@ -110,5 +114,93 @@ HCS_OPERATION hb_operation_create(int32_t lib, uint64_t token);
 /* ---- trampolines handed to HCS (never take the GIL) ---- */
 void hb_on_completion(HCS_OPERATION operation, void *context);
 void hb_on_event(HCS_EVENT *event, void *context);
+
+/* ---- synchronous exports on the bridge's worker threads ----
+ *
+ * Exports that block (HcsOpen*, the service calls, and every HCN, storage
+ * and vmcompute call) never run on an event loop's thread. Python submits
+ * (export, arguments, token); one of a small, fixed pool of native workers
+ * makes the call without the GIL, converts the returned strings to UTF-8,
+ * keeps the returned handles, and pushes a completion record {token,
+ * HB_RECORD_COMPLETION, HRESULT} onto the token's dispatcher, exactly as an
+ * HCS operation's completion arrives. Python then takes the results with
+ * hb_sync_take.
+ *
+ * A call cannot be stopped. A caller that stops waiting (timeout, cancel,
+ * loop gone) releases the call: a call still queued is never made, a call
+ * running is finished by its worker, which then disposes of the results
+ * (strings freed, handles closed with their HcsClose* export, pipes closed).
+ */
+#define HB_SYNC_MAX_ARGS 8
+#define HB_SYNC_MAX_OUTS 4
+#define HB_SYNC_DEFAULT_WORKERS 4
+#define HB_SYNC_MAX_WORKERS 64
+/* timeout_ms for "no deadline" (the library's own bounded default applies) */
+#define HB_SYNC_NO_TIMEOUT 0xFFFFFFFF
+
+typedef struct hb_sync_call hb_sync_call; /* opaque */
+
+/* One in-parameter: `text` for a string ("s", copied at submit, NULL for
+ * NULL), `value` for an integer ("i") or a pointer/handle ("p"). */
+typedef struct hb_sync_arg {
+    uint64_t value;
+    const char16_t *text;
+} hb_sync_arg;
+
+/* One out-parameter, by the kind hb_sync_describe reports. */
+typedef struct hb_sync_value {
+    void *handle;       /* "h": the returned handle, NULL if none */
+    char *text;         /* "t": UTF-8 (owned by the taker, release with hb_free), NULL if none */
+    size_t text_len;    /* bytes in text, without the NUL */
+    HCS_PROCESS_INFORMATION info; /* "P": pid and std handles (owned by the taker) */
+} hb_sync_value;
+
+typedef struct hb_sync_result {
+    int32_t hresult;
+    int32_t count;              /* out-parameters filled */
+    hb_sync_value outs[4];      /* HB_SYNC_MAX_OUTS */
+} hb_sync_result;
+
+typedef struct hb_sync_stats {
+    int64_t workers;        /* threads in the pool (fixed once started) */
+    int64_t busy;           /* workers inside a call now */
+    int64_t busy_high_water;
+    int64_t queued;         /* calls waiting for a worker */
+    int64_t outstanding;    /* calls allocated and not yet freed */
+    uint64_t submitted;
+    uint64_t completed;     /* calls made to the end */
+    uint64_t skipped;       /* released before a worker took them: never made */
+    uint64_t disposed;      /* finished calls whose results nobody took */
+    uint64_t handles_closed;/* returned handles closed by the bridge */
+    uint64_t texts_freed;   /* returned strings freed by the bridge */
+} hb_sync_stats;
+
+/* Start the pool once with `workers` threads (clamped to 1..HB_SYNC_MAX_WORKERS);
+ * later calls change nothing. Returns the pool's size, or -1 if no thread
+ * could be started. */
+int32_t hb_sync_start(int32_t workers);
+/* Whether export i can run on the workers (1) or not (0; < 0 for a bad
+ * index), with its parameter kinds: ins one letter per in-parameter (s i p),
+ * outs one per out-parameter (t text, h handle, P process information),
+ * out_types the C type of each out, comma-separated. */
+int32_t hb_sync_describe(int32_t export_index, const char **ins, const char **outs,
+                         const char **out_types);
+/* Queue export_index of library lib with nargs in-arguments. The completion
+ * goes to token's dispatcher. timeout_ms bounds the call (a worker that
+ * picks it up after the deadline does not make it, and libraries that take
+ * a per-thread timeout get the time left); HB_SYNC_NO_TIMEOUT for none.
+ * Returns S_OK with *call set, or a failure HRESULT (E_INVALIDARG for a bad
+ * argument count or an export that cannot run here, E_PROC_NOT_FOUND for an
+ * export the library lacks, E_OUTOFMEMORY) and *call NULL. */
+int32_t hb_sync_submit(int32_t lib, int32_t export_index, uint64_t token, const hb_sync_arg *args,
+                       int32_t nargs, uint32_t timeout_ms, hb_sync_call **call);
+/* Move the results of a finished call (its completion record arrived) into
+ * *out; the caller owns them now. 0, or -1 if the call has not finished. */
+int32_t hb_sync_take(hb_sync_call *call, hb_sync_result *out);
+/* The caller is done with the call (after take, or instead of it): frees it
+ * now if it has finished (disposing of results nobody took), otherwise its
+ * worker does so when it finishes. Exactly once per submitted call. */
+void hb_sync_release(hb_sync_call *call);
+void hb_sync_stats_get(hb_sync_stats *out);
 
 #endif /* HCSAIO_BRIDGE_H */

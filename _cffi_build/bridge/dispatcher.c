@@ -147,6 +147,15 @@ static void hb_push(uint64_t token, hb_record *rec) {
     }
 }
 
+void hb_dispatcher_push_completion(uint64_t token, int32_t status) {
+    hb_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.token = token;
+    rec.kind = HB_RECORD_COMPLETION;
+    rec.status = status;
+    hb_push(token, &rec);
+}
+
 /* ---- trampolines ---- */
 
 void hb_on_completion(HCS_OPERATION operation, void *context) {

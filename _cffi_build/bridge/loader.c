@@ -21,6 +21,8 @@ typedef struct hb_library {
     hb_computecore api;
     PFN_LocalFree local_free;
     PFN_CoTaskMemFree cotask_free;
+    PFN_HcsEmuSetCallTimeout set_call_timeout; /* libhcsemu only */
+    PFN_HcsEmuConnected connected;             /* libhcsemu only */
 } hb_library;
 
 static const char *const g_export_names[] = {
@@ -72,6 +74,8 @@ int32_t hb_library_open(const char *path_utf8, int32_t flags, char *err, size_t 
 #undef HB_X
     lib->local_free = (PFN_LocalFree)hb_dl_sym(h, "LocalFree");
     lib->cotask_free = (PFN_CoTaskMemFree)hb_dl_sym(h, "CoTaskMemFree");
+    lib->set_call_timeout = (PFN_HcsEmuSetCallTimeout)hb_dl_sym(h, "HcsEmuSetCallTimeout");
+    lib->connected = (PFN_HcsEmuConnected)hb_dl_sym(h, "HcsEmuConnected");
     g_library_count = index; /* publish only once the table is complete */
     hb_mutex_unlock(&g_loader_lock);
     return index;
@@ -124,4 +128,19 @@ void hb_library_free_string(int32_t lib, void *str) {
     } else {
         hb_platform_free_string(str);
     }
+}
+
+void hb_library_set_call_timeout(int32_t lib, uint32_t timeout_ms) {
+    hb_library *l = hb_library_get(lib);
+    if (l != NULL && l->set_call_timeout != NULL) {
+        l->set_call_timeout(timeout_ms);
+    }
+}
+
+int32_t hb_library_connected(int32_t lib) {
+    hb_library *l = hb_library_get(lib);
+    if (l == NULL || l->connected == NULL) {
+        return -1;
+    }
+    return l->connected() ? 1 : 0;
 }

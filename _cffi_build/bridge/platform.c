@@ -6,6 +6,7 @@
 #include "platform.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef _WIN32
@@ -67,12 +68,57 @@ void *hb_dl_sym(void *lib, const char *name) { return (void *)GetProcAddress((HM
 
 void hb_platform_free_string(void *p) { LocalFree((HLOCAL)p); }
 
+typedef char hb_check_cond_size[sizeof(CONDITION_VARIABLE) <= sizeof(hb_cond) ? 1 : -1];
+typedef char hb_check_once_size[sizeof(INIT_ONCE) <= sizeof(hb_once) ? 1 : -1];
+
+void hb_cond_init(hb_cond *c) { InitializeConditionVariable((CONDITION_VARIABLE *)c->u.bytes); }
+void hb_cond_wait(hb_cond *c, hb_mutex *m) {
+    SleepConditionVariableSRW((CONDITION_VARIABLE *)c->u.bytes, (SRWLOCK *)m->u.bytes, INFINITE, 0);
+}
+void hb_cond_signal(hb_cond *c) { WakeConditionVariable((CONDITION_VARIABLE *)c->u.bytes); }
+
+void hb_call_once(hb_once *once, hb_once_fn fn) {
+    InitOnceExecuteOnce((INIT_ONCE *)once->u.bytes, hb_once_thunk, (PVOID)fn, NULL);
+}
+
+typedef struct hb_thread_start_args {
+    hb_thread_fn fn;
+    void *arg;
+} hb_thread_start_args;
+
+static DWORD WINAPI hb_thread_thunk(LPVOID param) {
+    hb_thread_start_args args = *(hb_thread_start_args *)param;
+    free(param);
+    args.fn(args.arg);
+    return 0;
+}
+
+int hb_thread_start(hb_thread_fn fn, void *arg) {
+    hb_thread_start_args *args = (hb_thread_start_args *)malloc(sizeof *args);
+    if (args == NULL) {
+        return -1;
+    }
+    args->fn = fn;
+    args->arg = arg;
+    HANDLE h = CreateThread(NULL, 0, hb_thread_thunk, args, 0, NULL);
+    if (h == NULL) {
+        free(args);
+        return -1;
+    }
+    CloseHandle(h); /* detached: the thread runs for the life of the process */
+    return 0;
+}
+
+uint64_t hb_now_ms(void) { return (uint64_t)GetTickCount64(); }
+
 #else /* POSIX */
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef char hb_check_mutex_size[sizeof(pthread_mutex_t) <= sizeof(hb_mutex) ? 1 : -1];
@@ -131,4 +177,59 @@ void *hb_dl_open(const char *path_utf8, int32_t flags, char *err, size_t errlen)
 void *hb_dl_sym(void *lib, const char *name) { return dlsym(lib, name); }
 
 void hb_platform_free_string(void *p) { free(p); }
+
+typedef char hb_check_cond_size[sizeof(pthread_cond_t) <= sizeof(hb_cond) ? 1 : -1];
+typedef char hb_check_once_size[sizeof(pthread_once_t) <= sizeof(hb_once) ? 1 : -1];
+
+void hb_cond_init(hb_cond *c) { pthread_cond_init((pthread_cond_t *)c->u.bytes, NULL); }
+void hb_cond_wait(hb_cond *c, hb_mutex *m) {
+    pthread_cond_wait((pthread_cond_t *)c->u.bytes, (pthread_mutex_t *)m->u.bytes);
+}
+void hb_cond_signal(hb_cond *c) { pthread_cond_signal((pthread_cond_t *)c->u.bytes); }
+
+/* PTHREAD_ONCE_INIT is 0 on glibc and musl, the platforms this branch serves. */
+void hb_call_once(hb_once *once, hb_once_fn fn) { pthread_once((pthread_once_t *)once->u.bytes, fn); }
+
+typedef struct hb_thread_start_args {
+    hb_thread_fn fn;
+    void *arg;
+} hb_thread_start_args;
+
+static void *hb_thread_thunk(void *param) {
+    hb_thread_start_args args = *(hb_thread_start_args *)param;
+    free(param);
+    args.fn(args.arg);
+    return NULL;
+}
+
+int hb_thread_start(hb_thread_fn fn, void *arg) {
+    hb_thread_start_args *args = (hb_thread_start_args *)malloc(sizeof *args);
+    if (args == NULL) {
+        return -1;
+    }
+    args->fn = fn;
+    args->arg = arg;
+    sigset_t all, previous;
+    sigfillset(&all);
+    /* The new thread inherits the mask: it never runs a signal handler. */
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t tid;
+    int rc = pthread_create(&tid, &attr, hb_thread_thunk, args);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (rc != 0) {
+        free(args);
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t hb_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 #endif

@@ -25,6 +25,37 @@ void hb_mutex_unlock(hb_mutex *m);
 typedef void (*hb_once_fn)(void);
 void hb_run_once(hb_once_fn fn);
 
+/* Condition variable (pthread_cond_t, CONDITION_VARIABLE) used with hb_mutex. */
+typedef struct hb_cond {
+    union {
+        void *align;
+        unsigned char bytes[64];
+    } u;
+} hb_cond;
+
+void hb_cond_init(hb_cond *c);
+void hb_cond_wait(hb_cond *c, hb_mutex *m);
+void hb_cond_signal(hb_cond *c);
+
+/* A once flag of its own for each user (zero-initialised static storage
+ * means "not run yet" on both platforms). */
+typedef struct hb_once {
+    union {
+        void *align;
+        unsigned char bytes[16];
+    } u;
+} hb_once;
+
+void hb_call_once(hb_once *once, hb_once_fn fn);
+
+/* Start a detached native thread that blocks every signal (signals are the
+ * interpreter's business). 0, or -1 if it could not be started. */
+typedef void (*hb_thread_fn)(void *arg);
+int hb_thread_start(hb_thread_fn fn, void *arg);
+
+/* Milliseconds on a monotonic clock. */
+uint64_t hb_now_ms(void);
+
 /* Write one wake-up token: 8 bytes to an eventfd or 1 byte to a socket.
  * Never blocks; a full socket buffer already means "wake pending". */
 void hb_wake(int32_t kind, intptr_t handle);

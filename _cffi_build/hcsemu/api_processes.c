@@ -82,7 +82,7 @@ HRESULT HcsOpenProcess(HCS_SYSTEM computeSystem, DWORD processId, DWORD requeste
     f.object2 = h->wire_id;
     f.arg = processId;
     f.code = (int32_t)requestedAccess;
-    HRESULT hr = hx_call_sync(h->conn, &f, HCS_INFINITE, NULL);
+    HRESULT hr = hx_call_sync(h->conn, &f, hx_ms_until(hx_sync_deadline()), NULL);
     hx_lock();
     if (hr >= 0 && hx_handle_publish(h) != 0) {
         hr = E_OUTOFMEMORY_HR;

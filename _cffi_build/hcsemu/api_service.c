@@ -16,6 +16,8 @@
 HB_COMPUTECORE_EXPORTS(HX_CHECK_EXPORT)
 HX_CHECK_EXPORT(LocalFree)
 HX_CHECK_EXPORT(CoTaskMemFree)
+HX_CHECK_EXPORT(HcsEmuSetCallTimeout)
+HX_CHECK_EXPORT(HcsEmuConnected)
 #undef HX_CHECK_EXPORT
 
 /* One synchronous service request carrying one document. */
@@ -23,8 +25,9 @@ static HRESULT service_call(int kind, PCWSTR document, PWSTR *result) {
     if (result != NULL) {
         *result = NULL;
     }
+    uint64_t deadline = hx_sync_deadline();
     hx_conn *conn;
-    HRESULT hr = hx_conn_acquire(&conn);
+    HRESULT hr = hx_conn_acquire_until(&conn, deadline);
     if (hr < 0) {
         return hr;
     }
@@ -35,7 +38,7 @@ static HRESULT service_call(int kind, PCWSTR document, PWSTR *result) {
     if (hx_frame_set_field16(&f, 0, document, keep) != 0) {
         hr = E_INVALIDARG_HR;
     } else {
-        hr = hx_call_sync(conn, &f, HCS_INFINITE, result);
+        hr = hx_call_sync(conn, &f, hx_ms_until(deadline), result);
     }
     hx_frame_free_fields(keep);
     hx_lock();

@@ -109,8 +109,11 @@ static HRESULT open_system(PCWSTR idNamespace, PCWSTR id, DWORD requestedAccess,
     if (id == NULL || idNamespace == NULL || requestedAccess != HCS_GENERIC_ALL) {
         return E_INVALIDARG_HR;
     }
+    /* One deadline for the connect and the request: the caller's (set by
+     * the bridge's worker from its timeout) or the bounded default. */
+    uint64_t deadline = hx_sync_deadline();
     hx_conn *conn;
-    HRESULT hr = hx_conn_acquire(&conn);
+    HRESULT hr = hx_conn_acquire_until(&conn, deadline);
     if (hr < 0) {
         return hr;
     }
@@ -131,7 +134,7 @@ static HRESULT open_system(PCWSTR idNamespace, PCWSTR id, DWORD requestedAccess,
         hx_frame_set_field16(&f, 1, id, keep) != 0) {
         hr = E_INVALIDARG_HR;
     } else {
-        hr = hx_call_sync(conn, &f, HCS_INFINITE, NULL);
+        hr = hx_call_sync(conn, &f, hx_ms_until(deadline), NULL);
     }
     hx_frame_free_fields(keep);
     hx_lock();

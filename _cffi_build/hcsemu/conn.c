@@ -18,14 +18,43 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HX_RECV_CHUNK (256 * 1024)
 #define HX_MAX_QUEUED_FDS 96
-#define HX_HELLO_TIMEOUT_S 30
 
 static pthread_mutex_t g_connect_mutex = PTHREAD_MUTEX_INITIALIZER;
 static hx_conn *g_current; /* guarded by hx_mutex; counted */
+
+/* ---- deadlines ---- */
+
+/* This thread's timeout for its next synchronous calls (HCS_INFINITE: the
+ * default). Per thread, because computecore's signatures have no room for
+ * one and each bridge worker serves one caller at a time. */
+static _Thread_local DWORD t_call_timeout = HCS_INFINITE;
+
+void HcsEmuSetCallTimeout(DWORD timeoutMs) { t_call_timeout = timeoutMs; }
+
+uint64_t hx_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t hx_sync_deadline(void) {
+    DWORD timeout = t_call_timeout != HCS_INFINITE ? t_call_timeout : HX_SYNC_TIMEOUT_DEFAULT_MS;
+    return hx_now_ms() + timeout;
+}
+
+DWORD hx_ms_until(uint64_t deadline) {
+    uint64_t now = hx_now_ms();
+    if (now >= deadline) {
+        return 0;
+    }
+    uint64_t left = deadline - now;
+    return left >= HCS_INFINITE ? HCS_INFINITE - 1 : (DWORD)left;
+}
 
 /* ---- reading frames (with the fds that ride on them) ---- */
 
@@ -324,10 +353,21 @@ static int send_all(int fd, const unsigned char *buf, size_t size) {
     return 0;
 }
 
-static void set_timeouts(int fd, int seconds) {
-    struct timeval tv = {seconds, 0};
+/* Bound every blocking connect, send and recv on fd (0: no bound). A
+ * Unix-socket connect waits under SO_SNDTIMEO when the listener's backlog
+ * is full, so this goes on before connect. */
+static void set_timeouts(int fd, DWORD ms) {
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/* What a failed connect, send or recv of the handshake means: the socket
+ * timeout (the caller's deadline) ran out, or the service is not there. */
+static HRESULT io_failure(void) {
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINPROGRESS)
+               ? HCS_E_OPERATION_TIMEOUT_HR
+               : HCS_E_SERVICE_NOT_AVAILABLE_HR;
 }
 
 /* HELLO and its reply, before the reader thread exists. */
@@ -344,7 +384,7 @@ static HRESULT handshake(hx_reader *r) {
     int sent = send_all(r->fd, buf, size);
     free(buf);
     if (sent != 0) {
-        return HCS_E_SERVICE_NOT_AVAILABLE_HR;
+        return io_failure();
     }
     for (;;) {
         hx_frame f;
@@ -362,13 +402,14 @@ static HRESULT handshake(hx_reader *r) {
             reader_consume(r);
             return hr;
         }
+        errno = 0;
         if (reader_fill(r) <= 0) {
-            return HCS_E_SERVICE_NOT_AVAILABLE_HR;
+            return io_failure();
         }
     }
 }
 
-static HRESULT connect_new(const char *path, hx_conn **out) {
+static HRESULT connect_new(const char *path, uint64_t deadline, hx_conn **out) {
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof addr);
     addr.sun_family = AF_UNIX;
@@ -376,14 +417,20 @@ static HRESULT connect_new(const char *path, hx_conn **out) {
         return HCS_E_SERVICE_NOT_AVAILABLE_HR;
     }
     memcpy(addr.sun_path, path, strlen(path) + 1);
+    DWORD left = hx_ms_until(deadline);
+    if (left == 0) {
+        return HCS_E_OPERATION_TIMEOUT_HR;
+    }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return HCS_E_SERVICE_NOT_AVAILABLE_HR;
     }
+    set_timeouts(fd, left);
     int rc;
     do {
         rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
     } while (rc < 0 && errno == EINTR);
+    HRESULT refused = rc < 0 ? io_failure() : S_OK_HR;
     hx_reader *r = (hx_reader *)calloc(1, sizeof *r);
     hx_conn *c = (hx_conn *)calloc(1, sizeof *c);
     char *name = strdup(path);
@@ -392,11 +439,15 @@ static HRESULT connect_new(const char *path, hx_conn **out) {
         free(r);
         free(c);
         free(name);
-        return rc < 0 ? HCS_E_SERVICE_NOT_AVAILABLE_HR : E_OUTOFMEMORY_HR;
+        return rc < 0 ? refused : E_OUTOFMEMORY_HR;
     }
     r->fd = fd;
-    set_timeouts(fd, HX_HELLO_TIMEOUT_S);
-    HRESULT hr = handshake(r);
+    left = hx_ms_until(deadline);
+    HRESULT hr = HCS_E_OPERATION_TIMEOUT_HR;
+    if (left > 0) {
+        set_timeouts(fd, left); /* what connect left of the deadline */
+        hr = handshake(r);
+    }
     set_timeouts(fd, 0);
     if (hr >= 0 && hx_pool_start() != 0) {
         hr = E_OUTOFMEMORY_HR;
@@ -429,7 +480,37 @@ static HRESULT connect_new(const char *path, hx_conn **out) {
     return S_OK_HR;
 }
 
-HRESULT hx_conn_acquire(hx_conn **out) {
+/* g_connect_mutex, waiting no later than deadline: a connect that another
+ * thread is making to a hung service must not hold this one forever. */
+static int lock_connect_until(uint64_t deadline) {
+    DWORD left = hx_ms_until(deadline);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until); /* pthread_mutex_timedlock's clock */
+    until.tv_sec += left / 1000;
+    until.tv_nsec += (long)(left % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int rc;
+    do {
+        rc = pthread_mutex_timedlock(&g_connect_mutex, &until);
+    } while (rc == EINTR);
+    return rc;
+}
+
+HRESULT hx_conn_acquire(hx_conn **out) { return hx_conn_acquire_until(out, hx_sync_deadline()); }
+
+int32_t HcsEmuConnected(void) {
+    const char *variable = getenv("HCSAIO_EMULATOR_SOCKET");
+    hx_lock();
+    hx_conn *c = g_current;
+    int32_t live = c != NULL && !c->dead && strcmp(c->path, variable != NULL ? variable : "") == 0;
+    hx_unlock();
+    return live;
+}
+
+HRESULT hx_conn_acquire_until(hx_conn **out, uint64_t deadline) {
     *out = NULL;
     /* Follow the variable: a process may point it at another service (its
      * tests do); handles made on the previous one keep using it. */
@@ -438,7 +519,10 @@ HRESULT hx_conn_acquire(hx_conn **out) {
     if (path == NULL) {
         return E_OUTOFMEMORY_HR;
     }
-    pthread_mutex_lock(&g_connect_mutex);
+    if (lock_connect_until(deadline) != 0) {
+        free(path);
+        return HCS_E_OPERATION_TIMEOUT_HR;
+    }
     hx_lock();
     hx_conn *c = g_current;
     if (c != NULL && strcmp(c->path, path) == 0) {
@@ -449,7 +533,7 @@ HRESULT hx_conn_acquire(hx_conn **out) {
     hx_unlock();
     HRESULT hr = S_OK_HR;
     if (c == NULL) {
-        hr = connect_new(path, &c);
+        hr = connect_new(path, deadline, &c);
         if (hr >= 0) {
             hx_lock();
             hx_conn *previous = g_current;

@@ -32,6 +32,7 @@
 #include "hcs_defs.h"
 #include "hcs_errors.h"
 #include "hcs_exports.h"
+#include "hcsemu_ext.h"
 
 /* Hidden by default: everything declared from here to the matching pop.
  * System headers stay outside (their functions live in libc). */
@@ -45,6 +46,8 @@
 HB_COMPUTECORE_EXPORTS(HX_DECLARE_EXPORT)
 HX_DECLARE_EXPORT(LocalFree)
 HX_DECLARE_EXPORT(CoTaskMemFree)
+HX_DECLARE_EXPORT(HcsEmuSetCallTimeout)
+HX_DECLARE_EXPORT(HcsEmuConnected)
 #undef HX_DECLARE_EXPORT
 
 #define HX_INVALID_HANDLE_VALUE ((HANDLE)(intptr_t)-1)
@@ -188,7 +191,23 @@ typedef struct hx_conn {
     hx_table handles;        /* wire id -> hx_handle (open handles, no reference) */
 } hx_conn;
 
-/* The shared connection, connecting (or reconnecting) if needed. */
+/* ---- deadlines of the synchronous calls ----
+ * Nothing in libhcsemu waits forever for the service: the synchronous
+ * calls (HcsOpen*, the service calls) and every connect and handshake are
+ * bounded by the calling thread's timeout (HcsEmuSetCallTimeout, which the
+ * bridge's workers set from their caller's deadline) or, without one, by
+ * HX_SYNC_TIMEOUT_DEFAULT_MS. */
+#define HX_SYNC_TIMEOUT_DEFAULT_MS 30000u
+uint64_t hx_now_ms(void); /* monotonic */
+/* The deadline of a synchronous call starting now on this thread. */
+uint64_t hx_sync_deadline(void);
+/* Milliseconds left until deadline; 0 once it has passed. */
+DWORD hx_ms_until(uint64_t deadline);
+
+/* The shared connection, connecting (or reconnecting) if needed, giving up
+ * at deadline (HCS_E_OPERATION_TIMEOUT; HCS_E_SERVICE_NOT_AVAILABLE if
+ * nothing listens). hx_conn_acquire uses this thread's hx_sync_deadline(). */
+HRESULT hx_conn_acquire_until(hx_conn **out, uint64_t deadline);
 HRESULT hx_conn_acquire(hx_conn **out);
 void hx_conn_unref(hx_conn *c); /* hx_mutex held */
 /* Send a frame; the caller must not hold hx_mutex. */

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._native.library import BackendKind, default_library
+from ._backend import BackendKind, default_library
 
 
 @dataclass(frozen=True)

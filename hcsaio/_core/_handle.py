@@ -34,11 +34,11 @@ from typing import Any, TypeVar
 
 import anyio
 
-from .._native import operation as native_operation
 from .._native.handles import Handle
 from .._native.library import Library
 from .._native.queue import Record
 from ..errors import HandleClosed, HcsTimeoutError
+from . import _hcs_operation as native_operation
 from . import _operation
 from ._dispatch import Dispatcher, current_dispatcher
 

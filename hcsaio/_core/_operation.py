@@ -26,13 +26,13 @@ import time
 from collections.abc import Callable
 from typing import Generic, NamedTuple, TypeVar
 
-from .._native import operation as native_operation
 from .._native import queue as native_queue
 from .._native.handles import Handle, ProcessInfo
 from .._native.library import Library
-from .._native.result import failed, raise_for
 from ..errors import HcsTimeoutError
+from . import _hcs_operation as native_operation
 from ._dispatch import current_dispatcher
+from ._result import failed, raise_for
 
 T = TypeVar("T")
 

@@ -1,24 +1,25 @@
-"""Shared shape of the asynchronous calls: start, and on a synchronous
-failure fetch the operation's result document for the error (HCS may
-attach a ResultError even then, and hcsshim reads it the same way)."""
+"""Shared shape of the asynchronous calls: the raw result of starting one."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from .handles import Handle
 from .operation import operation_result
-from .result import failed, raise_for
+from .result import failed
 
 
-def started(
-    hresult: int,
-    operation: str,
-    library: int,
-    op: Handle,
-    *,
-    id: str | None = None,
-    pid: int | None = None,
-) -> None:
-    """Check the HRESULT an asynchronous HCS call returned when starting."""
+class Started(NamedTuple):
+    """What an asynchronous HCS call returned when starting: its HRESULT and,
+    on a synchronous failure, the operation's result document (HCS may
+    attach a ResultError even then, and hcsshim reads it the same way)."""
+
+    hresult: int
+    document: str | None
+
+
+def started(hresult: int, library: int, op: Handle) -> Started:
     if failed(hresult):
         _, document = operation_result(library, op)
-        raise_for(hresult, operation, document, id=id, pid=pid)
+        return Started(int(hresult), document)
+    return Started(int(hresult), None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import error_from_hresult
 from . import strings
 from ._ffi import ffi, lib
 from .handles import Handle, ProcessInfo, process_info
@@ -32,23 +31,22 @@ def event_callback() -> Any:
 
 
 def create_operation(library: int, token: int) -> Handle:
-    """HcsCreateOperation(token, hb_on_completion)."""
-    op = lib.hb_operation_create(library, token)
-    if op == ffi.NULL:
-        missing = not lib.hb_library_has_export(library, _export_index("HcsCreateOperation"))
-        raise error_from_hresult(
-            E_PROC_NOT_FOUND if missing else E_OUTOFMEMORY, "HcsCreateOperation"
-        )
-    return Handle(op)
+    """HcsCreateOperation(token, hb_on_completion). A NULL handle (false)
+    when it failed; :func:`creation_failure` says why."""
+    return Handle(lib.hb_operation_create(library, token))
+
+
+def creation_failure(library: int) -> int:
+    """The HRESULT of a failed HcsCreateOperation: the export is missing, or
+    HCS is out of memory."""
+    missing = not lib.hb_library_has_export(library, _export_index("HcsCreateOperation"))
+    return E_PROC_NOT_FOUND if missing else E_OUTOFMEMORY
 
 
 def create_blocking_operation(library: int) -> Handle:
     """An operation without callback, for HcsWaitForOperationResult (the
-    thread-pool baseline of the benchmarks, and synchronous helpers)."""
-    op = lib.hb_call_HcsCreateOperation(library, ffi.NULL, ffi.NULL)
-    if op == ffi.NULL:
-        raise error_from_hresult(E_OUTOFMEMORY, "HcsCreateOperation")
-    return Handle(op)
+    thread-pool baseline of the benchmarks). NULL (false) when it failed."""
+    return Handle(lib.hb_call_HcsCreateOperation(library, ffi.NULL, ffi.NULL))
 
 
 def close_operation(library: int, op: Handle) -> None:

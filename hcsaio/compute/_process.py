@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import anyio
 
+from .._core import _hcs_process as native_process
 from .._core import _operation
 from .._core._documents import parse
 from .._core._handle import Deadline, hcs_deadline
-from .._native import process as native_process
 from .._native.handles import Handle, ProcessInfo
 from .._native.library import Library
 from ..errors import AlreadyStopped, HcsError

@@ -1,7 +1,8 @@
 """Service-level calls: ``service_properties`` and ``modify_service_settings``.
 
-These are synchronous in HCS (no operation); they run in a worker thread so
-a slow service never stalls the event loop.
+These are synchronous in HCS (no operation): they run on the bridge's
+native workers (``hcsaio._core._sync``), so a slow or hung service never
+stalls the event loop, and ``timeout=`` bounds them like every other call.
 """
 
 from __future__ import annotations
@@ -9,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import anyio.to_thread
-
+from .._core import _sync
 from .._core._backend import library
 from .._core._documents import compact, json_object, parse, to_json
-from .._native import service as native_service
+from .._core._operation import _validate_timeout
 from ..schema import v2
 
 
@@ -35,26 +35,42 @@ def _service_query(query: Sequence[str] | Mapping[str, Any] | str | None) -> str
 
 async def service_properties(
     query: Sequence[str] | Mapping[str, Any] | str | None = ("Basic",),
+    *,
+    timeout: float | None = None,
 ) -> v2.ServiceProperties:
     """HcsGetServiceProperties: by default the ``Basic`` properties (the
-    supported schema versions). ``properties`` has one element per type."""
+    supported schema versions). ``properties`` has one element per type.
+    Expiry of ``timeout`` raises ``HcsTimeoutError``."""
+    _validate_timeout(timeout)
     argument = _service_query(query)
     lib = await library()
-    document = await anyio.to_thread.run_sync(native_service.get_properties, lib.index, argument)
+    name = "HcsGetServiceProperties"
+    outcome = await _sync.call(lib, name, (argument,), timeout=timeout)
+    (document,) = outcome.values
+    _sync.check(outcome, name, document=document)
     return parse(document, v2.ServiceProperties, "service properties")
 
 
 async def modify_service_settings(
     request: v2.ModificationRequest | Mapping[str, Any] | str,
+    *,
+    timeout: float | None = None,
 ) -> None:
     """HcsModifyServiceSettings with a ModificationRequest
-    (``{"PropertyType": "CpuGroup", "Settings": {...}}``)."""
+    (``{"PropertyType": "CpuGroup", "Settings": {...}}``). Expiry of
+    ``timeout`` raises ``HcsTimeoutError`` (the change may still happen:
+    HCS cannot cancel it)."""
+    _validate_timeout(timeout)
     settings = to_json(request, v2.ModificationRequest, "modification request")
-    await modify_service_settings_raw(settings)
+    await modify_service_settings_raw(settings, timeout=timeout)
 
 
-async def modify_service_settings_raw(settings: str) -> None:
+async def modify_service_settings_raw(settings: str, *, timeout: float | None = None) -> None:
     """The unchecked form, for documents outside the schema (the emulator's
     fault injection uses a PropertyType of its own)."""
+    _validate_timeout(timeout)
     lib = await library()
-    await anyio.to_thread.run_sync(native_service.modify_settings, lib.index, settings)
+    name = "HcsModifyServiceSettings"
+    outcome = await _sync.call(lib, name, (settings,), timeout=timeout)
+    (result,) = outcome.values
+    _sync.check(outcome, name, document=result)

@@ -16,13 +16,13 @@ from typing import Any, Final, final
 
 import anyio
 
-from .._core import _operation
-from .._core._backend import library
+from .._core import _hcs_process as native_process
+from .._core import _hcs_system as native_system
+from .._core import _operation, _sync
+from .._core._backend import connected_library, library
 from .._core._documents import compact, json_object, optional_json, parse, to_json
 from .._core._handle import Deadline
 from .._core._ids import check_id
-from .._native import process as native_process
-from .._native import system as native_system
 from .._native.handles import Handle, ProcessInfo
 from .._native.library import Library
 from ..errors import HcsError, InvalidArgument
@@ -149,7 +149,7 @@ class Container(EventOwner):
         deadline = Deadline(timeout)
         done = await self._simple(name, options, deadline.remaining(), checked=False)
         if done.hresult < 0 and (done.hresult & 0xFFFFFFFF) not in _STOPPED_CODES:
-            from .._native.result import raise_for
+            from .._core._result import raise_for
 
             raise_for(done.hresult, name, done.document, id=self._id)
         if done.hresult >= 0:
@@ -404,14 +404,36 @@ class Container(EventOwner):
         )
 
     async def open_process(self, pid: int, *, timeout: float | None = None) -> Process:
-        """Open a process of this system by pid (HcsOpenProcess)."""
+        """Open a process of this system by pid (HcsOpenProcess). The open
+        runs on the bridge's workers, off the event loop; ``timeout`` bounds
+        it and the status query that follows."""
+        if not isinstance(pid, int) or isinstance(pid, bool) or not 0 <= pid <= 0xFFFFFFFF:
+            raise ValueError(f"pid must be an int within 0..4294967295, got {pid!r}")
+        deadline = Deadline(timeout)
         handle = self._require_open("HcsOpenProcess")
-        process_handle = native_process.open(self._library.index, handle, pid, id=self._id)
+        # The worker uses the system handle: close() waits for the open, as
+        # for an operation (a timed-out open is the worker's to finish).
+        self._inflight += 1
+        try:
+            outcome = await _sync.call(
+                self._library,
+                "HcsOpenProcess",
+                (handle, pid, native_system.GENERIC_ALL),
+                timeout=deadline.remaining(),
+                id=self._id,
+                pid=pid,
+            )
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0 and self._idle is not None:
+                self._idle.set()
+        _sync.check(outcome, "HcsOpenProcess", id=self._id, pid=pid)
+        (process_handle,) = outcome.values
         process = Process._new(self, self._library)
         process._pid = pid
         try:
             process._register(process_handle)
-            status = await process.properties(timeout=timeout)
+            status = await process.properties(timeout=deadline.remaining())
         except BaseException:
             process._release(native_process.close)
             raise
@@ -491,7 +513,9 @@ async def create_compute_system(
     validated before HCS sees it. The system is created, not started."""
     check_id(id)
     configuration = to_json(document, v2.ComputeSystem, "compute system document")
-    lib = await library()
+    deadline = Deadline(timeout)
+    # Connect off the loop first: HcsCreateComputeSystem would do it inline.
+    lib = await connected_library(deadline.remaining())
     container = Container._new(lib, id, terminate_on_exit)
     registration: list[BaseException] = []
 
@@ -510,7 +534,7 @@ async def create_compute_system(
         lib,
         "HcsCreateComputeSystem",
         start,
-        timeout=timeout,
+        timeout=deadline.remaining(),
         id=id,
         on_error=lambda _: container._release(native_system.close),
         check=True,
@@ -532,14 +556,25 @@ async def create_compute_system(
 async def open_compute_system(
     id: str, *, timeout: float | None = None, terminate_on_exit: bool = False
 ) -> Container:
-    """Open an existing compute system by id (HcsOpenComputeSystem)."""
+    """Open an existing compute system by id (HcsOpenComputeSystem). The open
+    runs on the bridge's workers, off the event loop; ``timeout`` bounds it
+    and the properties query that follows."""
     check_id(id)
+    deadline = Deadline(timeout)
     lib = await library()
-    handle = native_system.open(lib.index, id)
+    outcome = await _sync.call(
+        lib,
+        "HcsOpenComputeSystem",
+        (id, native_system.GENERIC_ALL),
+        timeout=deadline.remaining(),
+        id=id,
+    )
+    _sync.check(outcome, "HcsOpenComputeSystem", id=id)
+    (handle,) = outcome.values
     container = Container._new(lib, id, terminate_on_exit)
     try:
         container._register(handle)
-        props = await container.properties(timeout=timeout)
+        props = await container.properties(timeout=deadline.remaining())
     except BaseException:
         container._release(native_system.close)
         raise
@@ -574,12 +609,14 @@ async def enumerate_compute_systems(
             owners=list(owners) if owners else None,
         )
     argument = optional_json(query, v1.ComputeSystemQuery, "compute system query")
-    lib = await library()
+    deadline = Deadline(timeout)
+    # Connect off the loop first: HcsEnumerateComputeSystems would do it inline.
+    lib = await connected_library(deadline.remaining())
     done = await _operation.run(
         lib,
         "HcsEnumerateComputeSystems",
         lambda op: native_system.enumerate(lib.index, argument, op),
-        timeout=timeout,
+        timeout=deadline.remaining(),
         check=True,
     )
     if not done.document:

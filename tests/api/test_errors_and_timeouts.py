@@ -69,9 +69,9 @@ async def test_virtual_machine_document_needs_hyper_v() -> None:
 async def test_invalid_json_from_hcs_names_the_path() -> None:
     """hcsaio validates documents itself, so HCS's own INVALID_JSON answer is
     reached here by going under the public API's check."""
+    from hcsaio._core import _hcs_system as native_system
     from hcsaio._core import _operation
     from hcsaio._core._backend import library
-    from hcsaio._native import system as native_system
 
     lib = await library()
     bad = '{"SchemaVersion":{"Major":2,"Minor":1},"Container":{"Memory":{"SizeInMB":"lots"}}}'

@@ -85,7 +85,7 @@ def test_importing_hcsaio_loads_no_library() -> None:
     import sys
 
     code = (
-        "import hcsaio, hcsaio._native.library as l; assert l.loaded_default() is None; print('ok')"
+        "import hcsaio, hcsaio._core._backend as l; assert l.loaded_default() is None; print('ok')"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"

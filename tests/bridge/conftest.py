@@ -11,11 +11,12 @@ from typing import Any
 import cffi
 import pytest
 
+from hcsaio._core import _hcs_process as native_process
+from hcsaio._core import _hcs_system as native_system
 from hcsaio._core import _operation
-from hcsaio._native import process as native_process
-from hcsaio._native import system as native_system
+from hcsaio._core._backend import load_library
 from hcsaio._native.handles import Handle
-from hcsaio._native.library import Library, load_library
+from hcsaio._native.library import Library
 
 _CONTROL_CDEF = """
 uint32_t fake_release(void);

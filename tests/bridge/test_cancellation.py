@@ -47,7 +47,7 @@ async def test_cancelled_in_flight_cancels_waits_and_closes(fake) -> None:
 
 
 async def test_cancelled_after_completion_closes_and_releases_pipes(fake) -> None:
-    from hcsaio._native import process as native_process
+    from hcsaio._core import _hcs_process as native_process
 
     system = await fake.create_system()
     before, fds = fake.live(), open_fds()
@@ -215,7 +215,7 @@ async def test_closed_dispatcher_disposes_late_completions_in_c(fake) -> None:
     dispatcher = current_dispatcher()
     token = dispatcher.new_token(fake.library.index)
     dispatcher.expect(token)
-    from hcsaio._native import operation as native_operation
+    from hcsaio._core import _hcs_operation as native_operation
 
     op = native_operation.create_operation(fake.library.index, token)
     fake.start(system, "delay_us=100000")(op)

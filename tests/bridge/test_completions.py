@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 async def _run_burst(fake, count: int) -> tuple[list[int], int]:
     """Start `count` held operations, release them to the fake's 8 worker
     threads at once, and collect every result."""
-    from hcsaio._native import system as native_system
+    from hcsaio._core import _hcs_system as native_system
 
     system = await fake.create_system()
     dispatcher = current_dispatcher()
@@ -114,7 +114,7 @@ async def test_synchronous_failure_raises_and_leaks_nothing(fake) -> None:
         await _operation.run(
             fake.library, "HcsStartComputeSystem", fake.start(system, "fail=0x80370105"), check=True
         )
-    from hcsaio._native import system as native_system
+    from hcsaio._core import _hcs_system as native_system
 
     native_system.close(fake.library.index, system)
     assert current_dispatcher().stats()["waiters"] == 0
@@ -150,7 +150,7 @@ async def test_out_of_order_completions_reach_the_right_awaiters(fake) -> None:
 
 
 async def test_missing_export_raises_export_not_found_naming_it(fake) -> None:
-    from hcsaio._native import system as native_system
+    from hcsaio._core import _hcs_system as native_system
 
     assert not fake.library.has("HcsPauseComputeSystem")
     system = await fake.create_system()
@@ -168,7 +168,7 @@ async def test_missing_export_raises_export_not_found_naming_it(fake) -> None:
 
 
 def test_missing_library_raises_library_not_found(tmp_path) -> None:
-    from hcsaio._native.library import load_library
+    from hcsaio._core._backend import load_library
 
     with pytest.raises(LibraryNotFound) as info:
         load_library(str(tmp_path / "computecore-missing.so"))

@@ -9,10 +9,10 @@ import threading
 import anyio
 import pytest
 
+from hcsaio._core import _hcs_system as native_system
 from hcsaio._core import _operation
 from hcsaio._core._dispatch import current_dispatcher
 from hcsaio._native import queue as native_queue
-from hcsaio._native import system as native_system
 
 from .conftest import open_fds, settle
 
@@ -132,7 +132,7 @@ async def test_objects_tokens_and_fds_stay_flat_over_10k_operations(fake) -> Non
 async def test_process_pipes_are_handed_over(fake) -> None:
     import os
 
-    from hcsaio._native import process as native_process
+    from hcsaio._core import _hcs_process as native_process
 
     system = await fake.create_system()
     done = await _operation.run(

@@ -31,8 +31,12 @@
  *   5. process information carries real pipe handles (HANDLEs, fds) that work;
  *   6. records for a closed dispatcher become orphans the bridge disposes
  *      of (operations closed, documents freed);
- *   7. nothing leaks: documents, returned strings, operations, fake handles,
- *      and (Linux) file descriptors.
+ *   7. synchronous calls run on the bridge's worker pool: never more threads
+ *      than its size however many calls wait; a call given up while queued
+ *      is never made, nor one whose deadline passed; results nobody takes
+ *      (handles, strings) are disposed of, also for a closed dispatcher;
+ *   8. nothing leaks: documents, returned strings, operations, fake handles,
+ *      calls, and (Linux) file descriptors.
  * Prints "RESULT name=value" lines that the Python runners collect.
  */
 #include <stdarg.h>
@@ -84,11 +88,14 @@ static void fail(int line, const char *fmt, ...) {
 typedef uint32_t (*fn_release)(void);
 typedef int32_t (*fn_emit)(void *, uint32_t, uint32_t, int32_t, const char16_t *, int32_t);
 typedef long (*fn_count)(void);
+typedef void (*fn_gate)(int32_t);
 
 static struct {
     fn_release release;
     fn_emit emit;
     fn_count live_operations, live_handles, strings_outstanding, double_closes;
+    fn_gate gate;
+    fn_count sync_inside, sync_high_water, sync_made, sync_threads;
 } fake;
 
 static void *control_symbol(void *module, const char *name) {
@@ -107,6 +114,11 @@ static void load_controls(const char *path) {
     fake.live_handles = (fn_count)control_symbol(module, "fake_live_handles");
     fake.strings_outstanding = (fn_count)control_symbol(module, "fake_strings_outstanding");
     fake.double_closes = (fn_count)control_symbol(module, "fake_double_closes");
+    fake.gate = (fn_gate)control_symbol(module, "fake_gate");
+    fake.sync_inside = (fn_count)control_symbol(module, "fake_sync_inside");
+    fake.sync_high_water = (fn_count)control_symbol(module, "fake_sync_high_water");
+    fake.sync_made = (fn_count)control_symbol(module, "fake_sync_made");
+    fake.sync_threads = (fn_count)control_symbol(module, "fake_sync_threads");
 }
 
 /* ---- small helpers ---- */
@@ -292,6 +304,215 @@ static void keep_record(const hb_record *rec, void *arg) {
     one_record *o = (one_record *)arg;
     o->rec = *rec;
     o->count++;
+}
+
+/* ---- synchronous calls on the worker pool ---- */
+#define SYNC_WORKERS 4
+#define SYNC_CALLS 16       /* more than the pool: the rest queue */
+#define SYNC_QUEUED_GIVEN_UP 4
+#define SYNC_RUNNING_GIVEN_UP 2
+
+typedef struct sync_batch {
+    int32_t lib;
+    hb_sync_call *calls[SYNC_CALLS];
+    uint64_t tokens[SYNC_CALLS];
+    size_t received;
+    int given_up[SYNC_CALLS];
+} sync_batch;
+
+static int32_t export_index(const char *name) {
+    for (int32_t i = 0; i < hb_export_count(); i++)
+        if (strcmp(hb_export_name(i), name) == 0) return i;
+    fail(__LINE__, "no export %s", name);
+    return -1;
+}
+
+static void on_sync_record(const hb_record *rec, void *arg) {
+    sync_batch *b = (sync_batch *)arg;
+    CHECK(rec->kind == HB_RECORD_COMPLETION && rec->operation == NULL && rec->doc == NULL,
+          "a synchronous call's completion is a bare completion record");
+    int found = -1;
+    for (int i = 0; i < SYNC_CALLS; i++)
+        if (b->tokens[i] == rec->token) found = i;
+    CHECK(found >= 0, "completion for an unknown token %llx", (unsigned long long)rec->token);
+    CHECK(!b->given_up[found], "call %d was given up, yet its completion was queued", found);
+    CHECK(rec->status == S_OK_HR, "call %d: 0x%08x", found, (unsigned)rec->status);
+    hb_sync_result result;
+    CHECK(hb_sync_take(b->calls[found], &result) == 0, "call %d: completion before its results", found);
+    CHECK(result.hresult == S_OK_HR && result.count == 1 && result.outs[0].handle != NULL,
+          "call %d: no handle returned", found);
+    hb_call_HcsCloseComputeSystem(b->lib, (HCS_SYSTEM)result.outs[0].handle);
+    hb_sync_release(b->calls[found]);
+    b->calls[found] = NULL;
+    b->received++;
+}
+
+static void wait_for(long (*count)(void), long wanted, const char *what) {
+    uint64_t deadline = wt_now_us() + 10000000;
+    while (count() != wanted && wt_now_us() < deadline) wt_sleep_ms(2);
+    CHECK(count() == wanted, "%s: %ld, expected %ld", what, count(), wanted);
+}
+
+static hb_sync_stats sync_stats(void) {
+    hb_sync_stats s;
+    hb_sync_stats_get(&s);
+    return s;
+}
+
+static int64_t sync_outstanding(void) { return sync_stats().outstanding; }
+
+static long sync_busy(void) { return (long)sync_stats().busy; }
+
+static void test_sync_calls(int32_t lib, int32_t slot, uint64_t base, intptr_t rsock) {
+    pump_counts pc = {0, 0};
+    CHECK(hb_sync_start(SYNC_WORKERS) == SYNC_WORKERS, "pool of %d workers", SYNC_WORKERS);
+    CHECK(hb_sync_start(32) == SYNC_WORKERS, "a second start resized the pool");
+    int32_t open_system = export_index("HcsOpenComputeSystem");
+    int32_t service_properties = export_index("HcsGetServiceProperties");
+    const char *ins, *outs, *types;
+    CHECK(hb_sync_describe(open_system, &ins, &outs, &types) == 1 && strcmp(ins, "si") == 0 &&
+          strcmp(outs, "h") == 0 && strcmp(types, "HCS_SYSTEM") == 0,
+          "HcsOpenComputeSystem described as %s -> %s (%s)", ins, outs, types);
+    CHECK(hb_sync_describe(export_index("HcsCreateComputeSystem"), &ins, &outs, &types) == 0,
+          "a call taking a SECURITY_DESCRIPTOR pointer cannot run on the workers");
+
+    long handles_before = fake.live_handles();
+    long made_before = fake.sync_made();
+    hb_sync_stats s0 = sync_stats();
+
+    /* 16 calls held at the gate: 4 run, 12 queue; never a 5th thread. */
+    fake.gate(0);
+    sync_batch b;
+    memset(&b, 0, sizeof b);
+    b.lib = lib;
+    hb_sync_arg args[2] = {{0, u"gate"}, {0x10000000u, NULL}};
+    for (int i = 0; i < SYNC_CALLS; i++) {
+        b.tokens[i] = base | ((uint64_t)lib << 56) | (0xFFFE0000u + (uint32_t)i);
+        int32_t hr = hb_sync_submit(lib, open_system, b.tokens[i], args, 2, HB_SYNC_NO_TIMEOUT,
+                                    &b.calls[i]);
+        CHECK(hr == S_OK_HR && b.calls[i] != NULL, "submit %d: 0x%08x", i, (unsigned)hr);
+    }
+    wait_for(fake.sync_inside, SYNC_WORKERS, "calls inside the library");
+    hb_sync_stats s1 = sync_stats();
+    CHECK(s1.workers == SYNC_WORKERS && s1.busy == SYNC_WORKERS &&
+              s1.queued == SYNC_CALLS - SYNC_WORKERS,
+          "workers %lld busy %lld queued %lld", (long long)s1.workers, (long long)s1.busy,
+          (long long)s1.queued);
+    /* Give up on the last 4 (still queued: never made) and on 2 running ones
+     * (made; their handles must be closed by the bridge). Which calls are
+     * running is up to the workers: the first ones queued are. */
+    for (int i = SYNC_CALLS - SYNC_QUEUED_GIVEN_UP; i < SYNC_CALLS; i++) {
+        hb_sync_release(b.calls[i]);
+        b.calls[i] = NULL;
+        b.given_up[i] = 1;
+    }
+    for (int i = 0; i < SYNC_RUNNING_GIVEN_UP; i++) {
+        hb_sync_release(b.calls[i]);
+        b.calls[i] = NULL;
+        b.given_up[i] = 1;
+    }
+    fake.gate(1);
+    size_t wanted = SYNC_CALLS - SYNC_QUEUED_GIVEN_UP - SYNC_RUNNING_GIVEN_UP;
+    pump(slot, rsock, wanted, IDLE_TIMEOUT_MS, on_sync_record, &b, &pc);
+    CHECK(b.received == wanted, "%zu of %zu completions arrived", b.received, wanted);
+    pump(slot, rsock, 1, 300, no_stray_record, NULL, &pc);
+    /* The 2 given up while running finish on their own; closing the gate
+     * again before they left it would hold them there. */
+    wait_for(fake.sync_inside, 0, "calls still inside the library");
+    wait_for(sync_busy, 0, "busy workers");
+    hb_sync_stats s2 = sync_stats();
+    wait_for(fake.live_handles, handles_before, "open handles");
+    CHECK(fake.sync_made() - made_before == SYNC_CALLS - SYNC_QUEUED_GIVEN_UP,
+          "%ld calls made; the 4 given up while queued must not be",
+          fake.sync_made() - made_before);
+    CHECK(fake.sync_high_water() <= SYNC_WORKERS && fake.sync_threads() <= SYNC_WORKERS,
+          "%ld calls at once on %ld threads, pool of %d", fake.sync_high_water(),
+          fake.sync_threads(), SYNC_WORKERS);
+    CHECK(s2.skipped - s0.skipped == SYNC_QUEUED_GIVEN_UP, "skipped %llu",
+          (unsigned long long)(s2.skipped - s0.skipped));
+    CHECK(s2.handles_closed - s0.handles_closed == SYNC_RUNNING_GIVEN_UP, "closed %llu",
+          (unsigned long long)(s2.handles_closed - s0.handles_closed));
+    result_line("sync_calls_completed", b.received);
+    result_line("sync_threads", (unsigned long long)fake.sync_threads());
+    result_line("sync_skipped", s2.skipped - s0.skipped);
+    result_line("sync_handles_disposed", s2.handles_closed - s0.handles_closed);
+
+    /* A returned string, taken; then one whose completion arrived but whose
+     * caller gave up before taking it (freed by the bridge). */
+    hb_sync_arg query[1] = {{0, u"gate"}};
+    hb_sync_call *text_call;
+    uint64_t token = base | ((uint64_t)lib << 56) | 0xFFFD0000u;
+    CHECK(hb_sync_submit(lib, service_properties, token, query, 1, 10000, &text_call) == S_OK_HR,
+          "submit HcsGetServiceProperties");
+    one_record one = {0};
+    pump(slot, rsock, 1, IDLE_TIMEOUT_MS, keep_record, &one, &pc);
+    CHECK(one.count == 1 && one.rec.token == token && one.rec.status == S_OK_HR,
+          "service properties completion");
+    hb_sync_result result;
+    CHECK(hb_sync_take(text_call, &result) == 0 && result.outs[0].text != NULL &&
+              strstr(result.outs[0].text, "SupportedSchemaVersions") != NULL &&
+              result.outs[0].text_len == strlen(result.outs[0].text),
+          "service properties document");
+    hb_free(result.outs[0].text);
+    hb_sync_release(text_call);
+    CHECK(hb_sync_submit(lib, service_properties, token + 1, query, 1, 10000, &text_call) == S_OK_HR,
+          "submit again");
+    one.count = 0;
+    pump(slot, rsock, 1, IDLE_TIMEOUT_MS, keep_record, &one, &pc);
+    hb_sync_stats s3 = sync_stats();
+    hb_sync_release(text_call); /* finished, never taken */
+    hb_sync_stats s4 = sync_stats();
+    CHECK(s4.texts_freed - s3.texts_freed == 1 && s4.disposed - s3.disposed == 1,
+          "an untaken result was not disposed of");
+
+    /* A deadline that passes while queued: the call is not made. */
+    fake.gate(0);
+    hb_sync_call *blockers[SYNC_WORKERS], *late;
+    for (int i = 0; i < SYNC_WORKERS; i++)
+        CHECK(hb_sync_submit(lib, open_system, token + 10 + (uint64_t)i, args, 2, HB_SYNC_NO_TIMEOUT,
+                             &blockers[i]) == S_OK_HR, "blocker %d", i);
+    wait_for(fake.sync_inside, SYNC_WORKERS, "blockers inside");
+    long made = fake.sync_made();
+    CHECK(hb_sync_submit(lib, open_system, token + 20, args, 2, 1, &late) == S_OK_HR, "late call");
+    wt_sleep_ms(20);
+    for (int i = 0; i < SYNC_WORKERS; i++) hb_sync_release(blockers[i]);
+    fake.gate(1);
+    one.count = 0;
+    pump(slot, rsock, 1, IDLE_TIMEOUT_MS, keep_record, &one, &pc);
+    CHECK(one.count == 1 && one.rec.token == token + 20 &&
+              one.rec.status == HCS_E_OPERATION_TIMEOUT_HR,
+          "a call past its deadline completed with 0x%08x", (unsigned)one.rec.status);
+    CHECK(hb_sync_take(late, &result) == 0 && result.outs[0].handle == NULL, "late results");
+    hb_sync_release(late);
+    CHECK(fake.sync_made() == made, "a call past its deadline was made");
+    wait_for(fake.sync_inside, 0, "blockers still inside the library");
+    wait_for(sync_busy, 0, "busy workers");
+    wait_for(fake.live_handles, handles_before, "handles after the blockers");
+
+    /* The loop went away: a completion for a closed dispatcher is dropped,
+     * and the call's results are still disposed of when it is released. */
+    intptr_t r2, w2;
+    CHECK(wt_socketpair(&r2, &w2, 1) == 0, "socket pair");
+    uint64_t base2;
+    int32_t slot2 = hb_dispatcher_open(HB_WAKE_SOCKET, w2, &base2);
+    CHECK(slot2 >= 1, "dispatcher for the orphan case");
+    fake.gate(0);
+    hb_sync_call *orphan;
+    CHECK(hb_sync_submit(lib, open_system, base2 | ((uint64_t)lib << 56) | 7u, args, 2,
+                         HB_SYNC_NO_TIMEOUT, &orphan) == S_OK_HR, "orphan submit");
+    wait_for(fake.sync_inside, 1, "orphan inside");
+    hb_dispatcher_close(slot2);
+    fake.gate(1);
+    wait_for(fake.sync_inside, 0, "orphan done");
+    hb_sync_stats s5 = sync_stats();
+    hb_sync_release(orphan);
+    hb_sync_stats s6 = sync_stats();
+    CHECK(s6.handles_closed - s5.handles_closed == 1, "the orphan's handle was not closed");
+    wait_for(fake.live_handles, handles_before, "handles after the orphan");
+    CHECK(sync_outstanding() == 0, "%lld calls never freed", (long long)sync_outstanding());
+    result_line("sync_orphan_disposed", 1);
+    wt_close_socket(r2);
+    wt_close_socket(w2);
 }
 
 /* ================================================================ */
@@ -566,6 +787,10 @@ static void test_no_leaks(long handles_at_start) {
     CHECK(fake.strings_outstanding() == 0, "%ld returned strings never freed", fake.strings_outstanding());
     CHECK(g.docs_outstanding == 0, "%lld UTF-8 documents never freed", (long long)g.docs_outstanding);
     CHECK(g.dispatchers_open == 0, "%lld dispatchers still open", (long long)g.dispatchers_open);
+    hb_sync_stats s;
+    hb_sync_stats_get(&s);
+    CHECK(s.outstanding == 0 && s.busy == 0 && s.queued == 0, "%lld synchronous calls not freed",
+          (long long)s.outstanding);
     /* Every socket, eventfd and process pipe closed (not counted on Windows). */
     long handles_now = wt_open_handles();
     if (handles_at_start >= 0) {
@@ -603,6 +828,7 @@ int main(void) {
     test_orphans(lib, system);
     test_events(lib, system, slot, base, rsock); /* closes the system */
     test_process(lib, slot, base, rsock, &pc);
+    test_sync_calls(lib, slot, base, rsock);
 
     hb_dispatcher_close(slot);
     wt_close_socket(rsock);

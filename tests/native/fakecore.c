@@ -17,6 +17,10 @@
  *   "never"         complete only when cancelled
  *   "fail=0x..."    fail synchronously with this HRESULT (no callback)
  *
+ * The synchronous HcsOpenComputeSystem and HcsGetServiceProperties block,
+ * with the id (or query) "gate", until fake_gate(1) opens the gate; an id
+ * starting with "m" ("missing") is HCS_E_SYSTEM_NOT_FOUND.
+ *
  * Completions run on FAKE_THREADS worker threads; events are fired by
  * fake_emit_events() from its own threads. Closing a system or process
  * handle waits for its running callbacks and no event follows, as HCS
@@ -505,6 +509,104 @@ API HRESULT HcsCancelOperation(HCS_OPERATION operation) {
     return S_OK_HR;
 }
 
+/* ---------------- synchronous calls behind a gate ----------------
+ *
+ * HcsOpenComputeSystem and HcsGetServiceProperties are synchronous in HCS;
+ * the bridge runs them on its worker threads. With id (or query) "gate"
+ * they block until fake_gate(1) opens the gate, so a test can hold the
+ * bridge's workers busy, count how many threads ever entered, and release
+ * calls whose callers have stopped waiting. */
+
+static pthread_mutex_t g_gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_gate_cv = PTHREAD_COND_INITIALIZER;
+static int g_gate_open = 1;
+static long g_sync_inside, g_sync_high, g_sync_made;
+#define FAKE_MAX_SYNC_THREADS 64
+static pthread_t g_sync_threads[FAKE_MAX_SYNC_THREADS];
+static int g_sync_thread_count;
+
+static int is_gate(PCWSTR s) {
+    static const char16_t gate[] = u"gate";
+    if (!s) return 0;
+    for (int i = 0; gate[i]; i++)
+        if (s[i] != gate[i]) return 0;
+    return 1;
+}
+
+static void sync_enter(int gated) {
+    pthread_mutex_lock(&g_gate_lock);
+    g_sync_made++;
+    g_sync_inside++;
+    if (g_sync_inside > g_sync_high) g_sync_high = g_sync_inside;
+    pthread_t self = pthread_self();
+    int known = 0;
+    for (int i = 0; i < g_sync_thread_count; i++) known |= pthread_equal(g_sync_threads[i], self);
+    if (!known && g_sync_thread_count < FAKE_MAX_SYNC_THREADS) g_sync_threads[g_sync_thread_count++] = self;
+    while (gated && !g_gate_open) pthread_cond_wait(&g_gate_cv, &g_gate_lock);
+    pthread_mutex_unlock(&g_gate_lock);
+}
+
+static void sync_leave(void) {
+    pthread_mutex_lock(&g_gate_lock);
+    g_sync_inside--;
+    pthread_mutex_unlock(&g_gate_lock);
+}
+
+API HRESULT HcsOpenComputeSystem(PCWSTR id, DWORD requestedAccess, HCS_SYSTEM *computeSystem) {
+    (void)requestedAccess;
+    if (!computeSystem || !id) return E_INVALIDARG_HR;
+    *computeSystem = NULL;
+    sync_enter(is_gate(id));
+    HRESULT hr = S_OK_HR;
+    if (id[0] == u'm') { /* "missing": an unknown id */
+        hr = HCS_E_SYSTEM_NOT_FOUND_HR;
+    } else {
+        *computeSystem = (HCS_SYSTEM)handle_new(0);
+        if (!*computeSystem) hr = E_OUTOFMEMORY_HR;
+    }
+    sync_leave();
+    return hr;
+}
+
+/* Open or close the gate; opening releases every call waiting at it. */
+API void fake_gate(int32_t open) {
+    pthread_mutex_lock(&g_gate_lock);
+    g_gate_open = open != 0;
+    pthread_cond_broadcast(&g_gate_cv);
+    pthread_mutex_unlock(&g_gate_lock);
+}
+
+API long fake_sync_inside(void) {
+    pthread_mutex_lock(&g_gate_lock);
+    long n = g_sync_inside;
+    pthread_mutex_unlock(&g_gate_lock);
+    return n;
+}
+
+API long fake_sync_high_water(void) {
+    pthread_mutex_lock(&g_gate_lock);
+    long n = g_sync_high;
+    pthread_mutex_unlock(&g_gate_lock);
+    return n;
+}
+
+/* How many synchronous calls were made at all (a call released while still
+ * queued in the bridge must never get here). */
+API long fake_sync_made(void) {
+    pthread_mutex_lock(&g_gate_lock);
+    long n = g_sync_made;
+    pthread_mutex_unlock(&g_gate_lock);
+    return n;
+}
+
+/* Distinct threads that ever made a synchronous call. */
+API long fake_sync_threads(void) {
+    pthread_mutex_lock(&g_gate_lock);
+    long n = g_sync_thread_count;
+    pthread_mutex_unlock(&g_gate_lock);
+    return n;
+}
+
 /* ---------------- systems and processes ---------------- */
 
 API HRESULT HcsCreateComputeSystem(PCWSTR id, PCWSTR configuration, HCS_OPERATION operation,
@@ -573,11 +675,12 @@ API HRESULT HcsSetProcessCallback(HCS_PROCESS process, HCS_EVENT_OPTIONS callbac
 }
 
 API HRESULT HcsGetServiceProperties(PCWSTR propertyQuery, PWSTR *result) {
-    (void)propertyQuery;
     static const char doc[] = "{\"Properties\":[{\"SupportedSchemaVersions\":[{\"Major\":2,\"Minor\":1}]}]}";
     if (!result) return E_POINTER_HR;
+    sync_enter(is_gate(propertyQuery)); /* "gate": held until fake_gate(1) */
     *result = dup16_from_ascii(doc, sizeof doc - 1);
     if (*result) atomic_fetch_add(&g_strings_out, 1);
+    sync_leave();
     return *result ? S_OK_HR : E_OUTOFMEMORY_HR;
 }
 

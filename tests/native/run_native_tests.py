@@ -6,7 +6,7 @@ usage: python tests/native/run_native_tests.py [--sanitize] [--cc CC] [--out-dir
    (the same text the cffi extension compiles);
 2. builds ``libfakecore.so`` from ``tests/native/fakecore.c`` and the
    ``bridge_test`` executable from ``_cffi_build/bridge/{dispatcher,loader,
-   platform}.c``, the wrappers, ``bridge_test.c`` and ``posix_os.c``;
+   platform,workers}.c``, the wrappers, ``bridge_test.c`` and ``posix_os.c``;
 3. runs it from the build directory (it dlopens the fake beside itself) and
    prints its output. Exit status: the test's, or 1 if a build step fails.
 
@@ -36,7 +36,7 @@ REPO = HERE.parents[1]
 CFFI_BUILD = REPO / "_cffi_build"
 INCLUDE = CFFI_BUILD / "include"
 BRIDGE = CFFI_BUILD / "bridge"
-BRIDGE_SOURCES = ("dispatcher.c", "loader.c", "platform.c")
+BRIDGE_SOURCES = ("dispatcher.c", "loader.c", "platform.c", "workers.c")
 
 BASE_CFLAGS = ["-std=gnu11", "-D_GNU_SOURCE", "-Wall", "-Wextra"]
 PLAIN_CFLAGS = ["-O2", "-Werror"]

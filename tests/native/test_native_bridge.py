@@ -63,5 +63,12 @@ def test_bridge_native(sanitize: bool, tmp_path: Path) -> None:
     assert r["events_after_close"] == 0
     assert r["orphans_disposed"] == 1000
     assert r["process_pipe_handles_work"] == 1
+    # Synchronous calls: 16 on a pool of 4, 4 given up while queued (never
+    # made) and 2 while running (their handles closed by the bridge).
+    assert r["sync_calls_completed"] == 10
+    assert 1 <= r["sync_threads"] <= 4
+    assert r["sync_skipped"] == 4
+    assert r["sync_handles_disposed"] == 2
+    assert r["sync_orphan_disposed"] == 1
     assert r["handles_leaked"] == 0
     assert r["leaks"] == 0
