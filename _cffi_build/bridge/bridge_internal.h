@@ -20,8 +20,9 @@ typedef struct hb_computecore {
 const hb_computecore *hb_library_api(int32_t lib);
 
 /* Token layout, see bridge.h. */
+#define HB_SEQUENCE_LIMIT ((uint64_t)1 << HB_TOKEN_SEQ_BITS)
 #define HB_TOKEN_LIB(t) ((int32_t)(((t) >> 56) & 0xFF))
-#define HB_TOKEN_SLOT(t) ((int32_t)(((t) >> 44) & 0xFFF))
-#define HB_TOKEN_GEN(t) ((uint32_t)(((t) >> 32) & 0xFFF))
+#define HB_TOKEN_SLOT(t) ((int32_t)(((t) >> HB_TOKEN_SEQ_BITS) & 0xFFF))
+#define HB_TOKEN_SEQ(t) ((t) & (HB_SEQUENCE_LIMIT - 1))
 
 #endif /* HCSAIO_BRIDGE_INTERNAL_H */

@@ -47,7 +47,11 @@ from ._waiters import AsyncioWaiter, TrioWaiter, Waiter
 WakeStrategy = Literal["eventfd", "socket"]
 EventSink = Callable[[int, bytes | None], None]
 
-_TOKEN_SEQ_MASK = 0xFFFFFFFF
+#: Token sequences a dispatcher reserves at a time: small at first (most
+#: loops run few operations and each reservation is spent for good), then
+#: larger, so a busy loop asks the bridge rarely.
+_FIRST_BLOCK = 256
+_MAX_BLOCK = 65536
 
 
 #: What a dispatcher remembers of an operation in flight: the HCS function,
@@ -110,7 +114,6 @@ class Dispatcher:
         self.pending: dict[int, PendingEntry] = {}
         #: tokens of pending operations that are no longer simply running
         self.pending_state: dict[int, Literal["cancelling", "abandoned"]] = {}
-        self._seq = 0
         self._closed = False
         #: completions that matched no waiter and no abandoned operation
         #: (a doubled completion, or one after a synchronous failure)
@@ -119,6 +122,10 @@ class Dispatcher:
         self._queue = self._resources.queue
         self._eventfd = self._resources.eventfd
         self._rsock = self._resources.rsock
+        self._token_base = self._queue.token_base
+        self._next_seq = 0
+        self._seq_end = 0
+        self._block = _FIRST_BLOCK
         #: anyio's "checkpoint if the enclosing scope is cancelled", bound
         #: to this loop's backend once (the public function looks the
         #: backend up on every call, which costs as much as an operation's
@@ -200,23 +207,26 @@ class Dispatcher:
 
     @property
     def token_base(self) -> int:
-        """The slot and generation bits every token of this dispatcher carries."""
-        return self._queue.token_base
+        """The slot bits every token of this dispatcher carries."""
+        return self._token_base
 
     def new_token(self, library: int) -> int:
-        """A token unique among this dispatcher's live tokens."""
+        """A token no other operation of the process ever had: sequences
+        come from the bridge's process-wide counter, in blocks."""
         if self._closed:
             raise RuntimeError("hcsaio's dispatcher for this event loop is closed")
-        base = self._queue.token_base | (library << 56)
-        while True:
-            self._seq = (self._seq + 1) & _TOKEN_SEQ_MASK or 1
-            token = base | self._seq
-            if (
-                token not in self._waiters
-                and token not in self._sinks
-                and token not in self._orphans
-            ):
-                return token
+        seq = self._next_seq
+        if seq >= self._seq_end:
+            seq = self._reserve()
+        self._next_seq = seq + 1
+        return self._token_base | (library << 56) | seq
+
+    def _reserve(self) -> int:
+        size = self._block
+        self._block = min(size * 4, _MAX_BLOCK)
+        first = native_queue.reserve_sequences(size)
+        self._seq_end = first + size
+        return first
 
     def expect(self, token: int) -> Waiter:
         waiter = self._new_waiter()

@@ -62,6 +62,7 @@ def test_bridge_native(sanitize: bool, tmp_path: Path) -> None:
     assert r["events"] == 20000
     assert r["events_after_close"] == 0
     assert r["orphans_disposed"] == 1000
+    assert r["stale_token_rejected"] == 1
     assert r["process_pipe_handles_work"] == 1
     assert r["handles_leaked"] == 0
     assert r["leaks"] == 0
