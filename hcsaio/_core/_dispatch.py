@@ -42,6 +42,7 @@ from anyio.lowlevel import RunVar
 
 from .._native import queue as native_queue
 from .._native.operation import close_operation
+from ._grace import default_cancel_grace
 from ._waiters import AsyncioWaiter, TrioWaiter, Waiter
 
 WakeStrategy = Literal["eventfd", "socket"]
@@ -399,6 +400,7 @@ def _new_dispatcher() -> Dispatcher:
     flavour = sniffio.current_async_library()
     if flavour not in ("asyncio", "trio"):
         raise RuntimeError(f"hcsaio supports asyncio and trio, not {flavour}")
+    default_cancel_grace()  # a bad HCSAIO_CANCEL_GRACE fails here, before HCS
     dispatcher = Dispatcher(flavour, _choose_strategy(flavour))
     dispatcher._start()
     _CURRENT.set(dispatcher)
