@@ -109,6 +109,11 @@ async def run(
     except BaseException as exc:
         dispatcher.pending_state[token] = "cancelling"
         native_operation.cancel_operation(library.index, op)
+        if isinstance(exc, GeneratorExit):
+            # The coroutine is being closed (its task was destroyed with a
+            # loop closed by hand): it cannot await, so it lets go at once.
+            dispatcher.abandon(token, library.index)
+            raise
         if await waiter.wait_shielded(effective_grace(cancel_grace)):
             record = waiter.record
             native_operation.close_operation(library.index, op)

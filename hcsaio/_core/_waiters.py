@@ -36,10 +36,11 @@ class Waiter(Protocol):
 
 
 class AsyncioWaiter:
-    __slots__ = ("_future", "_loop", "record")
+    # No reference to the loop: a waiter left in a dispatcher's table when
+    # its loop is closed by hand must not keep that loop alive.
+    __slots__ = ("_future", "record")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def __init__(self) -> None:
         self._future: asyncio.Future[None] | None = None
         self.record: Any = None
 
@@ -52,7 +53,7 @@ class AsyncioWaiter:
     async def wait(self, timeout: float | None) -> None:
         if self.record is not None:
             return
-        self._future = future = self._loop.create_future()
+        self._future = future = asyncio.get_running_loop().create_future()
         if timeout is None:
             await future
         else:
@@ -60,7 +61,7 @@ class AsyncioWaiter:
                 await future
 
     async def wait_shielded(self, limit: float) -> bool:
-        loop = self._loop
+        loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
         # The anyio shield stops anyio from re-delivering cancellation every
         # loop iteration; native asyncio cancellations (task.cancel(),
