@@ -16,6 +16,9 @@ operation. On timeout or cancellation:
 4. raise ``HcsTimeoutError`` for our own timeout (its message names the
    operation, the target and the time waited, which hcsshim's "timeout
    waiting for notification" never did), or re-raise the cancellation.
+   A cancellation that arrived during the shielded wait wins over our own
+   timeout: it is re-raised, never swallowed (asyncio: the CancelledError
+   the waiter caught; trio and anyio scopes: at the checkpoint below).
 
 Resources a completed-but-unwanted operation produced (process pipes) are
 closed, so a timed-out ``create_process`` leaks no fd.
@@ -125,6 +128,12 @@ async def run(
             outcome = None
         if on_error is not None:
             on_error(started)
+        if not isinstance(exc, Exception):
+            raise  # a cancellation (or KeyboardInterrupt): it stays what it was
+        if waiter.absorbed is not None:
+            raise waiter.absorbed from exc  # asyncio: a task.cancel() during the grace
+        # trio and anyio scopes cancelled during the grace deliver here.
+        await dispatcher.checkpoint_if_cancelled()
         if isinstance(exc, TimeoutError) and not isinstance(exc, HcsTimeoutError):
             raise HcsTimeoutError(
                 HCS_E_OPERATION_TIMEOUT,
