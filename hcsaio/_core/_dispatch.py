@@ -289,6 +289,13 @@ class Dispatcher:
         if self._draining_out and not self._waiters:
             self._resources.poke()
 
+    @property
+    def released(self) -> bool:
+        """Whether the bridge slot is gone (closed, or its loop collected):
+        from then on the bridge disposes of every record for its tokens,
+        closing their operations itself."""
+        return self._resources.released
+
     # ---- tokens -----------------------------------------------------------
 
     @property

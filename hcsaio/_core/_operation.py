@@ -111,12 +111,17 @@ async def run(
         await waiter.wait(timeout)
     except BaseException as exc:
         dispatcher.pending_state[token] = "cancelling"
-        native_operation.cancel_operation(library.index, op)
         if isinstance(exc, GeneratorExit):
             # The coroutine is being closed (its task was destroyed with a
             # loop closed by hand): it cannot await, so it lets go at once.
+            # Once the loop's finalizer released the bridge slot, the bridge
+            # owns the operation (it closes it with the completion, maybe
+            # already has): not a call on it any more.
+            if not dispatcher.released:
+                native_operation.cancel_operation(library.index, op)
             dispatcher.abandon(token, library.index)
             raise
+        native_operation.cancel_operation(library.index, op)
         if await waiter.wait_shielded(effective_grace(cancel_grace)):
             record = waiter.record
             native_operation.close_operation(library.index, op)
