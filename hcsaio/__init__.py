@@ -35,6 +35,9 @@ _LAZY: dict[str, str] = {
     "capabilities": "._core._capabilities",
     "PendingOperation": "._core._diagnostics",
     "pending_operations": "._core._diagnostics",
+    "cancel_grace": "._core._grace",
+    "default_cancel_grace": "._core._grace",
+    "set_default_cancel_grace": "._core._grace",
     "CrashInitiated": ".compute._events",
     "CrashReport": ".compute._events",
     "Event": ".compute._events",
@@ -88,8 +91,10 @@ __all__ = [
     "SystemExited",
     "UnknownEvent",
     "__version__",
+    "cancel_grace",
     "capabilities",
     "create_compute_system",
+    "default_cancel_grace",
     "enumerate_compute_systems",
     "errors",
     "modify_service_settings",
@@ -97,6 +102,7 @@ __all__ = [
     "pending_operations",
     "schema",
     "service_properties",
+    "set_default_cancel_grace",
 ]
 
 
@@ -125,6 +131,9 @@ if TYPE_CHECKING:  # the static view: what each name is, for mypy and IDEs
     from ._core._capabilities import capabilities as capabilities
     from ._core._diagnostics import PendingOperation as PendingOperation
     from ._core._diagnostics import pending_operations as pending_operations
+    from ._core._grace import cancel_grace as cancel_grace
+    from ._core._grace import default_cancel_grace as default_cancel_grace
+    from ._core._grace import set_default_cancel_grace as set_default_cancel_grace
     from .compute._events import CrashInitiated as CrashInitiated
     from .compute._events import CrashReport as CrashReport
     from .compute._events import Event as Event

@@ -9,15 +9,17 @@
  *   - Context pointers handed to HCS are 64-bit tokens, not Python handles:
  *       bits 56..63  library index  (which function table to call back into)
  *       bits 44..55  dispatcher slot
- *       bits 32..43  dispatcher generation (a closed slot rejects late records)
- *       bits  0..31  sequence chosen by Python, unique among live tokens
+ *       bits  0..43  sequence, from hb_sequence_reserve: unique in the process
+ *                    and never reused, so a late record for a closed
+ *                    dispatcher cannot reach whatever reopened its slot
+ *                    (a slot accepts only sequences reserved after it opened)
  *   - hb_on_completion / hb_on_event run on HCS's threads. They never touch
  *     Python: they fetch the result, convert UTF-16 to UTF-8, push a record on
  *     the dispatcher's queue under its mutex and, if the queue was "armed",
  *     write one wake-up byte. A burst of N completions costs one wake.
  *   - Python drains the whole batch with one hb_dispatcher_drain() call,
  *     which re-arms the wake-up first so no record can be missed.
- *   - A record whose dispatcher is gone (slot closed, generation changed) is
+ *   - A record whose dispatcher is gone (slot closed, or reopened since) is
  *     an orphan: the trampoline frees its document, closes its std handles
  *     and closes its operation, so nothing leaks after a loop ends.
  */
@@ -29,6 +31,8 @@
 
 #define HB_MAX_LIBRARIES 255
 #define HB_MAX_DISPATCHERS 4095
+/* Token bits below the slot: the sequence (see above). */
+#define HB_TOKEN_SEQ_BITS 44
 
 /* hb_library_open flags */
 #define HB_LOAD_SEARCH_SYSTEM32 1
@@ -91,9 +95,14 @@ char *hb_utf16_to_utf8(const char16_t *s, size_t *len_out);
 void hb_free(void *p);
 
 /* ---- dispatchers ---- */
-/* Returns a slot >= 1 and the token base (slot and generation bits), or -1
- * when all slots are in use. wake_handle: fd (eventfd or socket) or SOCKET. */
+/* Returns a slot >= 1 and the token base (the slot bits), or -1 when all
+ * slots are in use. wake_handle: fd (eventfd or socket) or SOCKET. The
+ * slot accepts tokens whose sequences are reserved from now on. */
 int32_t hb_dispatcher_open(int32_t wake_kind, intptr_t wake_handle, uint64_t *token_base);
+/* Reserve `count` consecutive token sequences, used by nobody else in the
+ * process, ever. Returns the first, or 0 once the 2^44 sequences are used
+ * up (at a million operations a second, after half a year). */
+uint64_t hb_sequence_reserve(uint64_t count);
 /* Reject further records; dispose of queued ones as orphans. */
 void hb_dispatcher_close(int32_t slot);
 /* Take every queued record. *records stays valid until the next drain or close. */

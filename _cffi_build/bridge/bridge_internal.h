@@ -58,8 +58,9 @@ void hb_dispatcher_push_completion(uint64_t token, int32_t status);
 void hb_library_set_call_timeout(int32_t lib, uint32_t timeout_ms);
 
 /* Token layout, see bridge.h. */
+#define HB_SEQUENCE_LIMIT ((uint64_t)1 << HB_TOKEN_SEQ_BITS)
 #define HB_TOKEN_LIB(t) ((int32_t)(((t) >> 56) & 0xFF))
-#define HB_TOKEN_SLOT(t) ((int32_t)(((t) >> 44) & 0xFFF))
-#define HB_TOKEN_GEN(t) ((uint32_t)(((t) >> 32) & 0xFFF))
+#define HB_TOKEN_SLOT(t) ((int32_t)(((t) >> HB_TOKEN_SEQ_BITS) & 0xFFF))
+#define HB_TOKEN_SEQ(t) ((t) & (HB_SEQUENCE_LIMIT - 1))
 
 #endif /* HCSAIO_BRIDGE_INTERNAL_H */

@@ -29,7 +29,11 @@ typedef struct hb_queue {
 typedef struct hb_slot {
     hb_mutex lock;
     int32_t open;          /* guarded by lock */
-    uint32_t generation;   /* guarded by lock; 12 bits are used in tokens */
+    /* The token sequence counter when the slot last opened (guarded by
+     * lock): the slot accepts only sequences at or above it. Every sequence
+     * a previous opening used was reserved before that opening closed, so
+     * it lies below, however often the slot was reopened since. */
+    uint64_t first_sequence;
     int32_t armed;         /* atomic */
     int32_t wake_kind;
     intptr_t wake_handle;
@@ -45,6 +49,9 @@ static hb_mutex g_slots_lock;                   /* guards open/close, not the qu
 static int64_t g_orphaned;
 static int64_t g_docs_outstanding;
 static int64_t g_dispatchers_open;
+/* The next token sequence hb_sequence_reserve hands out: process-wide and
+ * only ever increasing, so no sequence is used twice in the process. */
+static int64_t g_next_sequence = 1;
 
 void hb_loader_init_once(void);
 
@@ -122,7 +129,7 @@ static void hb_push(uint64_t token, hb_record *rec) {
     hb_slot *slot = &g_slots[slot_index];
     int accepted = 0;
     hb_mutex_lock(&slot->lock);
-    if (slot->open && (slot->generation & 0xFFF) == HB_TOKEN_GEN(token)) {
+    if (slot->open && HB_TOKEN_SEQ(token) >= slot->first_sequence) {
         accepted = hb_queue_push(&slot->producer, rec) == 0;
         if (accepted) {
             slot->stats.pushed++;
@@ -244,7 +251,7 @@ int32_t hb_dispatcher_open(int32_t wake_kind, intptr_t wake_handle, uint64_t *to
         hb_mutex_lock(&s->lock);
         if (!s->open) {
             s->open = 1;
-            s->generation = (s->generation + 1) & 0xFFF;
+            s->first_sequence = (uint64_t)hb_atomic_add64(&g_next_sequence, 0);
             s->wake_kind = wake_kind;
             s->wake_handle = wake_handle;
             s->armed = 1;
@@ -252,7 +259,7 @@ int32_t hb_dispatcher_open(int32_t wake_kind, intptr_t wake_handle, uint64_t *to
             s->consumer.count = 0;
             s->producer_payloads = s->consumer_payloads = 0;
             memset(&s->stats, 0, sizeof s->stats);
-            *token_base = ((uint64_t)i << 44) | ((uint64_t)s->generation << 32);
+            *token_base = (uint64_t)i << HB_TOKEN_SEQ_BITS;
             found = i;
         }
         hb_mutex_unlock(&s->lock);
@@ -267,6 +274,16 @@ int32_t hb_dispatcher_open(int32_t wake_kind, intptr_t wake_handle, uint64_t *to
     return found;
 }
 
+uint64_t hb_sequence_reserve(uint64_t count) {
+    if (count == 0 || count > HB_SEQUENCE_LIMIT) {
+        return 0;
+    }
+    /* Past the limit the counter only keeps growing (2^63 is out of reach),
+     * so every later reservation fails too: sequences never wrap around. */
+    uint64_t first = (uint64_t)hb_atomic_add64(&g_next_sequence, (int64_t)count);
+    return first + count <= HB_SEQUENCE_LIMIT ? first : 0;
+}
+
 static hb_slot *hb_slot_get(int32_t slot) {
     return (slot >= 1 && slot <= HB_MAX_DISPATCHERS) ? &g_slots[slot] : NULL;
 }
@@ -279,10 +296,9 @@ void hb_dispatcher_close(int32_t slot_index) {
     hb_mutex_lock(&g_slots_lock);
     hb_mutex_lock(&s->lock);
     int was_open = s->open;
+    /* Late completions for this opening's tokens become orphans: rejected
+     * while the slot is closed, and below first_sequence once it reopens. */
     s->open = 0;
-    /* A new generation makes every outstanding token of this slot stale,
-     * so late completions become orphans instead of reaching a reused slot. */
-    s->generation = (s->generation + 1) & 0xFFF;
     hb_queue leftover = s->producer;
     s->producer.items = NULL;
     s->producer.count = s->producer.capacity = 0;

@@ -1,34 +1,47 @@
 """Per-event-loop dispatchers: from bridge records to awaiting tasks.
 
-One :class:`Dispatcher` exists per running event loop (kept in an anyio
-``RunVar``, so several loops in several threads each get their own and no
-module-level per-loop table exists). It owns a bridge slot (the C queue the
-trampolines push to) and a wake-up channel, and maps tokens to:
+One :class:`Dispatcher` exists per running event loop. It owns a bridge
+slot (the C queue the trampolines push to) and a wake-up channel, and maps
+tokens to:
 
 * completion waiters (one-shot, popped when the completion arrives);
 * event sinks (long-lived: a compute system's or process's callback);
 * orphans: operations abandoned after a cancel grace period; their late
   completion closes the operation here.
 
+Its life is the loop's, never a task's: an asyncio loop owns its dispatcher
+(an attribute of the loop; the dispatcher holds the loop only weakly, so a
+loop closed by hand and dropped is collected, and its finalizer releases the
+slot and fds), ``asyncio.run()`` closes it after every task has finished
+(at ``shutdown_asyncgens``), and a trio run's dispatcher lives in a
+``RunVar`` and closes when the run ends.
+
 Wake-up strategies (``HCSAIO_WAKEUP`` overrides the automatic choice):
 
 * ``eventfd``: Linux selector loops and uvloop. ``loop.add_reader`` on an
   eventfd; the drain runs as a plain loop callback, no task involved.
-* ``socket``: a socketpair whose read end a system task awaits with
-  ``anyio.wait_readable``. Works wherever anyio does: trio, and asyncio's
-  Proactor loop on Windows, which has no ``add_reader``.
+* ``socket``: a socketpair whose read end the loop watches with
+  ``add_reader`` where it has one (macOS, a forced socket on Linux), and
+  otherwise (trio, asyncio's Proactor loop on Windows) a pump task awaits
+  with ``anyio.wait_readable``. A cancelled pump (``asyncio.run()`` cancels
+  every task at exit, the pump with the operations it serves) keeps
+  delivering until no operation waits for a completion, so cancelled
+  operations finish their shielded waits instead of running out the grace;
+  on asyncio a later operation starts a new pump.
 
-Either way, a burst of completions costs one wake-up and one drain call.
+Either way, a burst of completions costs one wake-up and one drain call, and
+an exception from one record's handler is reported without losing the rest
+of the batch or the dispatcher.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import sys
-import threading
 import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -42,12 +55,22 @@ from anyio.lowlevel import RunVar
 
 from .._native import queue as native_queue
 from .._native.operation import close_operation
+from ._grace import default_cancel_grace
 from ._waiters import AsyncioWaiter, TrioWaiter, Waiter
 
 WakeStrategy = Literal["eventfd", "socket"]
 EventSink = Callable[[int, bytes | None], None]
 
-_TOKEN_SEQ_MASK = 0xFFFFFFFF
+_log = logging.getLogger("hcsaio")
+
+#: Token sequences a dispatcher reserves at a time: small at first (most
+#: loops run few operations and each reservation is spent for good), then
+#: larger, so a busy loop asks the bridge rarely.
+_FIRST_BLOCK = 256
+_MAX_BLOCK = 65536
+
+#: The attribute of an asyncio loop that holds its dispatcher.
+_LOOP_ATTRIBUTE = "_hcsaio_dispatcher"
 
 
 #: What a dispatcher remembers of an operation in flight: the HCS function,
@@ -110,45 +133,70 @@ class Dispatcher:
         self.pending: dict[int, PendingEntry] = {}
         #: tokens of pending operations that are no longer simply running
         self.pending_state: dict[int, Literal["cancelling", "abandoned"]] = {}
-        self._seq = 0
         self._closed = False
         #: completions that matched no waiter and no abandoned operation
         #: (a doubled completion, or one after a synchronous failure)
         self.unmatched = 0
+        #: handler failures reported (see drain)
+        self.handler_errors = 0
         self._resources = _Resources(strategy)
         self._queue = self._resources.queue
         self._eventfd = self._resources.eventfd
         self._rsock = self._resources.rsock
+        self._token_base = self._queue.token_base
+        self._next_seq = 0
+        self._seq_end = 0
+        self._block = _FIRST_BLOCK
+        #: the asyncio loop, weakly: the loop owns the dispatcher, never
+        #: the other way round
+        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        #: whether something delivers records: the loop's reader, or a live
+        #: pump task (expect() starts a new pump when the last one ended)
+        self._pumping = False
+        self._draining_out = False
+        #: the fd this dispatcher gave the loop's add_reader, if any
+        self._reader_fd: int | socket.socket | None = None
         #: anyio's "checkpoint if the enclosing scope is cancelled", bound
         #: to this loop's backend once (the public function looks the
         #: backend up on every call, which costs as much as an operation's
-        #: own bookkeeping).
-        self.checkpoint_if_cancelled = _backend_checkpoint()
-        self._new_waiter: Callable[[], Waiter]
-        if flavour == "asyncio":
-            loop = asyncio.get_running_loop()
-            self._new_waiter = lambda: AsyncioWaiter(loop)
-        else:
-            self._new_waiter = TrioWaiter
+        #: own bookkeeping); on asyncio it also honours a task.cancel()
+        #: not yet delivered.
+        self.checkpoint_if_cancelled = _backend_checkpoint(flavour)
+        self._new_waiter: Callable[[], Waiter] = (
+            AsyncioWaiter if flavour == "asyncio" else TrioWaiter
+        )
 
     # ---- start/stop -------------------------------------------------------
 
-    def _start(self) -> None:
+    def _start_asyncio(self, loop: asyncio.AbstractEventLoop, pump: bool) -> None:
+        self._loop = weakref.ref(loop)
+        if self.strategy == "eventfd":
+            loop.add_reader(self._eventfd, self._on_eventfd)
+            self._reader_fd = self._eventfd
+            self._pumping = True
+        elif not pump:
+            assert self._rsock is not None
+            loop.add_reader(self._rsock, self._on_socket)
+            self._reader_fd = self._rsock
+            self._pumping = True
+        else:
+            self._start_pump()
+        # Close when the loop shuts down: asyncio.run() and friends call
+        # aclose() on every live async generator the loop has seen, after
+        # the last task finished, which runs the lifeline's finally. The
+        # finalizer is the fallback for loops closed by hand; it must not
+        # reference self, or the loop would keep the dispatcher alive.
+        self._lifeline_gen = self._lifeline()
+        with contextlib.suppress(StopIteration):
+            self._lifeline_gen.asend(None).send(None)
+        weakref.finalize(loop, self._resources.release)
+
+    def _start_pump(self) -> None:
+        self._pumping = True
         if self.flavour == "asyncio":
-            loop = asyncio.get_running_loop()
-            if self.strategy == "eventfd":
-                loop.add_reader(self._eventfd, self._on_eventfd)
-            else:
-                self._pump_task = loop.create_task(self._pump(), name="hcsaio-dispatcher")
-            # Close when the loop shuts down: asyncio.run() and friends call
-            # aclose() on every live async generator the loop has seen, which
-            # runs the lifeline's finally. The finalizer is the fallback for
-            # loops closed by hand; it must not reference self, or the loop
-            # would keep the dispatcher alive.
-            self._lifeline_gen = self._lifeline()
-            with contextlib.suppress(StopIteration):
-                self._lifeline_gen.asend(None).send(None)
-            weakref.finalize(loop, self._resources.release)
+            # The loop holds the task while it waits; this dispatcher does
+            # not (it must hold nothing that holds the loop).
+            asyncio.get_running_loop().create_task(self._pump(), name="hcsaio-dispatcher")
         else:
             import trio
 
@@ -159,12 +207,13 @@ class Dispatcher:
         if self._closed:
             return
         self._closed = True
-        if self.strategy == "eventfd":
+        loop = self._loop() if self._loop is not None else None
+        if loop is not None and self._reader_fd is not None and not loop.is_closed():
             with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self._eventfd)
+                loop.remove_reader(self._reader_fd)
         elif self._rsock is not None:
             # trio (and anyio) must be told before an awaited fd is closed;
-            # this wakes the pump with ClosedResourceError.
+            # this wakes a pump with ClosedResourceError.
             with contextlib.suppress(Exception):
                 anyio.notify_closing(self._rsock)
         self._resources.release()
@@ -175,6 +224,22 @@ class Dispatcher:
         finally:
             self.close()
 
+    def _read_wakeups(self) -> None:
+        sock = self._rsock
+        assert sock is not None
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            sock.recv(4096)
+
+    def _on_socket(self) -> None:
+        self._read_wakeups()
+        self.drain()
+
+    def _on_eventfd(self) -> None:
+        if sys.platform == "linux":  # the only platform that chooses eventfd
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                os.eventfd_read(self._eventfd)
+        self.drain()
+
     async def _pump(self) -> None:
         sock = self._rsock
         assert sock is not None
@@ -184,43 +249,83 @@ class Dispatcher:
                     await anyio.wait_readable(sock)
                 except (anyio.ClosedResourceError, OSError):
                     return  # closed by Dispatcher.close()
-                with contextlib.suppress(BlockingIOError, InterruptedError):
-                    sock.recv(4096)
+                except anyio.get_cancelled_exc_class():
+                    if self._waiters:
+                        await self._drain_out(sock)
+                    raise
+                self._read_wakeups()
                 self.drain()
         finally:
-            self.close()
+            self._pumping = False
+            if self.flavour == "trio":
+                # The system nursery is cancelled when the run ends: so is
+                # this dispatcher's life.
+                self.close()
 
-    def _on_eventfd(self) -> None:
-        if sys.platform == "linux":  # the only platform that chooses eventfd
-            with contextlib.suppress(BlockingIOError, InterruptedError):
-                os.eventfd_read(self._eventfd)
-        self.drain()
+    async def _drain_out(self, sock: socket.socket) -> None:
+        """Cancelled with operations still waiting for their completions:
+        deliver, shielded, until none waits (a cancelled operation waits
+        for its completion before it lets go), then let the cancel through."""
+        self._draining_out = True
+        try:
+            with anyio.CancelScope(shield=True):
+                while self._waiters and not self._closed:
+                    try:
+                        await anyio.wait_readable(sock)
+                    except (anyio.ClosedResourceError, OSError):
+                        return
+                    except asyncio.CancelledError:
+                        # A further native cancel (the shield stops only
+                        # anyio's); the first one is re-raised by _pump.
+                        continue
+                    self._read_wakeups()
+                    self.drain()
+        finally:
+            self._draining_out = False
+
+    def _waiter_gone(self) -> None:
+        """A waiter left without a record: a draining-out pump must not wait
+        for a completion nobody expects any more."""
+        if self._draining_out and not self._waiters:
+            self._resources.poke()
+
+    @property
+    def released(self) -> bool:
+        """Whether the bridge slot is gone (closed, or its loop collected):
+        from then on the bridge disposes of every record for its tokens,
+        closing their operations itself."""
+        return self._resources.released
 
     # ---- tokens -----------------------------------------------------------
 
     @property
     def token_base(self) -> int:
-        """The slot and generation bits every token of this dispatcher carries."""
-        return self._queue.token_base
+        """The slot bits every token of this dispatcher carries."""
+        return self._token_base
 
     def new_token(self, library: int) -> int:
-        """A token unique among this dispatcher's live tokens."""
+        """A token no other operation of the process ever had: sequences
+        come from the bridge's process-wide counter, in blocks."""
         if self._closed:
             raise RuntimeError("hcsaio's dispatcher for this event loop is closed")
-        base = self._queue.token_base | (library << 56)
-        while True:
-            self._seq = (self._seq + 1) & _TOKEN_SEQ_MASK or 1
-            token = base | self._seq
-            if (
-                token not in self._waiters
-                and token not in self._sinks
-                and token not in self._orphans
-            ):
-                return token
+        seq = self._next_seq
+        if seq >= self._seq_end:
+            seq = self._reserve()
+        self._next_seq = seq + 1
+        return self._token_base | (library << 56) | seq
+
+    def _reserve(self) -> int:
+        size = self._block
+        self._block = min(size * 4, _MAX_BLOCK)
+        first = native_queue.reserve_sequences(size)
+        self._seq_end = first + size
+        return first
 
     def expect(self, token: int) -> Waiter:
         waiter = self._new_waiter()
         self._waiters[token] = waiter.resolve
+        if not self._pumping:
+            self._start_pump()
         return waiter
 
     def on_completion(self, token: int, resolve: Callable[[native_queue.Record], None]) -> None:
@@ -234,6 +339,7 @@ class Dispatcher:
         call back for a synchronous failure)."""
         self._waiters.pop(token, None)
         self.done(token)
+        self._waiter_gone()
 
     def done(self, token: int) -> None:
         """The operation is over (completed, or never started)."""
@@ -246,9 +352,12 @@ class Dispatcher:
         self._orphans[token] = library
         if token in self.pending:
             self.pending_state[token] = "abandoned"
+        self._waiter_gone()
 
     def subscribe(self, token: int, sink: EventSink) -> None:
         self._sinks[token] = sink
+        if not self._pumping:
+            self._start_pump()
 
     def unsubscribe(self, token: int) -> None:
         self._sinks.pop(token, None)
@@ -259,36 +368,61 @@ class Dispatcher:
         """Deliver every queued record; returns how many there were.
 
         This loop runs once per completion: keep it to a dict lookup and a
-        call."""
+        call (the try costs nothing until something raises). A handler that
+        raises is reported and the batch goes on: the records after it were
+        already taken from the bridge, and nobody else would deliver them."""
         count, records = self._queue.drain()
         pop = self._waiters.pop
         completion = native_queue.COMPLETION
+        interrupt: BaseException | None = None
         for record in records:
-            if record[1] == completion:  # KIND
-                resolve = pop(record[0], None)  # TOKEN
-                if resolve is not None:
-                    resolve(record)
+            try:
+                if record[1] == completion:  # KIND
+                    resolve = pop(record[0], None)  # TOKEN
+                    if resolve is not None:
+                        resolve(record)
+                    else:
+                        self._dispose(record)
                 else:
-                    self._dispose(record)
-            else:
-                sink = self._sinks.get(record[0])
-                if sink is not None:
-                    sink(record[2] & 0xFFFFFFFF, native_queue.document(record))
+                    sink = self._sinks.get(record[0])
+                    if sink is not None:
+                        sink(record[2] & 0xFFFFFFFF, native_queue.document(record))
+            except Exception as exc:
+                self._report(exc, record)
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: after the batch
+                if interrupt is None:
+                    interrupt = exc
+        if interrupt is not None:
+            raise interrupt
         return count
+
+    def _report(self, exc: Exception, record: native_queue.Record) -> None:
+        self.handler_errors += 1
+        what = "completion" if record[native_queue.KIND] == native_queue.COMPLETION else "event"
+        message = f"hcsaio: delivering a{'n' if what == 'event' else ''} {what} failed"
+        loop = self._loop() if self._loop is not None else None
+        if loop is not None and not loop.is_closed():
+            loop.call_exception_handler(
+                {"message": message, "exception": exc, "token": record[native_queue.TOKEN]}
+            )
+        else:
+            _log.error("%s (token %#x)", message, record[native_queue.TOKEN], exc_info=exc)
 
     def _dispose(self, record: native_queue.Record) -> None:
         token = record[native_queue.TOKEN]
         library = self._orphans.pop(token, None)
         self.done(token)
-        if library is not None:
-            close_operation(library, native_queue.operation(record))
-        else:
-            self.unmatched += 1
         info = native_queue.process_info(record)
-        if info is not None:
-            for handle in (info.stdin, info.stdout, info.stderr):
-                if handle is not None:
-                    native_queue.close_std_handle(handle)
+        try:
+            if library is not None:
+                close_operation(library, native_queue.operation(record))
+            else:
+                self.unmatched += 1
+        finally:
+            if info is not None:
+                for handle in (info.stdin, info.stdout, info.stderr):
+                    if handle is not None:
+                        native_queue.close_std_handle(handle)
 
     def stats(self) -> dict[str, int]:
         s = self._queue.stats()
@@ -332,6 +466,12 @@ class _Resources:
         else:
             raise RuntimeError("the eventfd wake-up exists only on Linux")
 
+    def poke(self) -> None:
+        """Wake the reader without a record (a full buffer is a wake-up pending)."""
+        if self.wsock is not None and not self.released:
+            with contextlib.suppress(OSError):
+                self.wsock.send(b"\0")
+
     def release(self) -> None:
         if self.released:
             return
@@ -346,58 +486,68 @@ class _Resources:
                 sock.close()
 
 
+#: trio runs' dispatchers (and asyncio loops that take no attributes).
 _CURRENT: RunVar[Dispatcher] = RunVar("hcsaio_dispatcher")
 _ALL: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
 
 
-def _backend_checkpoint() -> Callable[[], Awaitable[None]]:
+def _backend_checkpoint(flavour: str) -> Callable[[], Awaitable[None]]:
     try:
         from anyio._core._eventloop import get_async_backend
     except ImportError:  # a future anyio moved it: the public, slower path
-        return anyio.lowlevel.checkpoint_if_cancelled
-    return get_async_backend().checkpoint_if_cancelled
+        anyio_checkpoint = anyio.lowlevel.checkpoint_if_cancelled
+    else:
+        anyio_checkpoint = get_async_backend().checkpoint_if_cancelled
+    if flavour != "asyncio":
+        return anyio_checkpoint
+    current_task = asyncio.current_task
 
+    async def checkpoint() -> None:
+        # anyio looks at its cancel scopes only: a task.cancel() requested
+        # while the task ran (not yet delivered, as nothing was awaited)
+        # must stop the operation before it starts too.
+        task = current_task()
+        if task is not None and getattr(task, "_must_cancel", False):
+            await asyncio.sleep(0)  # delivers it
+        await anyio_checkpoint()
 
-class _LastUsed(threading.local):
-    """Per thread, the asyncio loop that last asked and its dispatcher.
-
-    Only a cache in front of the RunVar (which owns the dispatcher): asking
-    anyio's RunVar costs about a microsecond, as much as the rest of an
-    operation's Python bookkeeping, while comparing the running loop with
-    the last one is a few dozen nanoseconds. Trio always takes the RunVar."""
-
-    loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
-    dispatcher: Dispatcher | None = None
-
-
-_last_used = _LastUsed()
+    return checkpoint
 
 
 def current_dispatcher() -> Dispatcher:
     """The dispatcher of the running event loop, created on first use."""
     loop = asyncio._get_running_loop()
-    cached = _last_used.loop
-    if loop is not None and cached is not None and cached() is loop:
-        dispatcher = _last_used.dispatcher
+    if loop is not None:
+        dispatcher: Dispatcher | None = getattr(loop, _LOOP_ATTRIBUTE, None)
         if dispatcher is not None and not dispatcher._closed:
             return dispatcher
-    try:
-        dispatcher = _CURRENT.get()
-    except LookupError:
-        dispatcher = _new_dispatcher()
-    if loop is not None:
-        _last_used.loop = weakref.ref(loop)
-        _last_used.dispatcher = dispatcher
-    return dispatcher
+    return _slow_dispatcher(loop)
 
 
-def _new_dispatcher() -> Dispatcher:
+def _slow_dispatcher(loop: asyncio.AbstractEventLoop | None) -> Dispatcher:
+    dispatcher = _CURRENT.get(None)
+    if dispatcher is not None and not dispatcher._closed:
+        return dispatcher
+    # None yet, or closed while the loop runs on (asyncio.run() keeps the
+    # loop running after shutdown_asyncgens): a fresh one, so a late caller
+    # gets a working dispatcher instead of "closed" for the rest of the loop.
     flavour = sniffio.current_async_library()
     if flavour not in ("asyncio", "trio"):
         raise RuntimeError(f"hcsaio supports asyncio and trio, not {flavour}")
+    default_cancel_grace()  # a bad HCSAIO_CANCEL_GRACE fails here, before HCS
     dispatcher = Dispatcher(flavour, _choose_strategy(flavour))
-    dispatcher._start()
-    _CURRENT.set(dispatcher)
+    if flavour == "asyncio":
+        running = asyncio.get_running_loop()
+        dispatcher._start_asyncio(running, pump=not _supports_add_reader(running))
+        try:
+            setattr(running, _LOOP_ATTRIBUTE, dispatcher)
+        except AttributeError:
+            # A loop class with __slots__: the RunVar holds it instead,
+            # which keeps a loop closed by hand alive until its thread ends.
+            _CURRENT.set(dispatcher)
+    else:
+        dispatcher._start_pump()
+        _CURRENT.set(dispatcher)
     _ALL.add(dispatcher)
     return dispatcher
 

@@ -9,12 +9,16 @@ operation. On timeout or cancellation:
    emulator implements it; hcsshim ignores the result and so do we);
 2. wait, shielded from further cancellation, for the completion, so nothing
    the call uses is freed under HCS's feet; only then close the operation;
-3. if the completion does not arrive within ``CANCEL_GRACE`` seconds, the
-   operation is *abandoned*, not freed: the dispatcher closes it when its
-   completion finally arrives (or the bridge does, if the loop is gone);
+3. if the completion does not arrive within the cancel grace (``_grace``:
+   per call, per block, per process; 10 s by default), the operation is
+   *abandoned*, not freed: the dispatcher closes it when its completion
+   finally arrives (or the bridge does, if the loop is gone);
 4. raise ``HcsTimeoutError`` for our own timeout (its message names the
    operation, the target and the time waited, which hcsshim's "timeout
    waiting for notification" never did), or re-raise the cancellation.
+   A cancellation that arrived during the shielded wait wins over our own
+   timeout: it is re-raised, never swallowed (asyncio: the CancelledError
+   the waiter caught; trio and anyio scopes: at the checkpoint below).
 
 Resources a completed-but-unwanted operation produced (process pipes) are
 closed, so a timed-out ``create_process`` leaks no fd.
@@ -32,13 +36,10 @@ from .._native.library import Library
 from ..errors import HcsTimeoutError
 from . import _hcs_operation as native_operation
 from ._dispatch import current_dispatcher
+from ._grace import check_grace, effective_grace
 from ._result import failed, raise_for
 
 T = TypeVar("T")
-
-#: Seconds to wait for an operation to finish after asking HCS to cancel it,
-#: before abandoning it (it is still closed when it completes).
-CANCEL_GRACE = 10.0
 
 HCS_E_OPERATION_TIMEOUT = 0x80370118
 
@@ -76,6 +77,7 @@ async def run(
     pid: int | None = None,
     on_error: Callable[[T], None] | None = None,
     check: bool = False,
+    cancel_grace: float | None = None,
 ) -> Completed[T]:
     """Run one asynchronous HCS call to completion.
 
@@ -83,9 +85,12 @@ async def run(
     without, it is returned for the caller to judge (shutdown tolerates
     "already stopped"). If this raises after ``start`` returned,
     ``on_error`` receives what ``start`` returned (so a handle created by
-    the call, such as a new process, is closed)."""
+    the call, such as a new process, is closed). ``cancel_grace`` overrides
+    the grace of ``hcsaio.cancel_grace()`` and the process default."""
     if timeout is not None:
         _validate_timeout(timeout)
+    if cancel_grace is not None:
+        check_grace(cancel_grace)
     dispatcher = current_dispatcher()
     # An operation requested from an already-cancelled scope must not start
     # an HCS call at all (it might be destructive and cannot be recalled).
@@ -110,8 +115,18 @@ async def run(
         await waiter.wait(timeout)
     except BaseException as exc:
         dispatcher.pending_state[token] = "cancelling"
+        if isinstance(exc, GeneratorExit):
+            # The coroutine is being closed (its task was destroyed with a
+            # loop closed by hand): it cannot await, so it lets go at once.
+            # Once the loop's finalizer released the bridge slot, the bridge
+            # owns the operation (it closes it with the completion, maybe
+            # already has): not a call on it any more.
+            if not dispatcher.released:
+                native_operation.cancel_operation(library.index, op)
+            dispatcher.abandon(token, library.index)
+            raise
         native_operation.cancel_operation(library.index, op)
-        if await waiter.wait_shielded(CANCEL_GRACE):
+        if await waiter.wait_shielded(effective_grace(cancel_grace)):
             record = waiter.record
             native_operation.close_operation(library.index, op)
             dispatcher.done(token)
@@ -122,6 +137,12 @@ async def run(
             outcome = None
         if on_error is not None:
             on_error(started)
+        if not isinstance(exc, Exception):
+            raise  # a cancellation (or KeyboardInterrupt): it stays what it was
+        if waiter.absorbed is not None:
+            raise waiter.absorbed from exc  # asyncio: a task.cancel() during the grace
+        # trio and anyio scopes cancelled during the grace deliver here.
+        await dispatcher.checkpoint_if_cancelled()
         if isinstance(exc, TimeoutError) and not isinstance(exc, HcsTimeoutError):
             raise HcsTimeoutError(
                 HCS_E_OPERATION_TIMEOUT,

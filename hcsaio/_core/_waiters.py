@@ -10,6 +10,11 @@ completion record. Waiting has two modes:
   operation to finish anyway, up to ``limit`` seconds, immune to further
   cancellation. Returns whether the record arrived. This is the heart of the
   cancellation contract: nothing an HCS call uses is freed while it runs.
+  A cancellation that arrives meanwhile is deferred, never lost: trio and
+  anyio scopes deliver theirs at the next checkpoint once the shield is
+  gone; an asyncio ``task.cancel()`` is caught here (asyncio has no shield
+  for the running task) and kept in ``absorbed`` for the caller to re-raise,
+  so ``task.cancelling()`` stays balanced.
 
 Why not plain futures and ``asyncio.shield``: cancelling a task that awaits
 a future cancels the future, and the late completion would have nowhere to
@@ -27,6 +32,8 @@ import anyio
 
 class Waiter(Protocol):
     record: Any
+    #: the asyncio cancellation caught by wait_shielded, to re-raise
+    absorbed: BaseException | None
 
     def resolve(self, record: Any) -> None: ...
 
@@ -36,12 +43,14 @@ class Waiter(Protocol):
 
 
 class AsyncioWaiter:
-    __slots__ = ("_future", "_loop", "record")
+    # No reference to the loop: a waiter left in a dispatcher's table when
+    # its loop is closed by hand must not keep that loop alive.
+    __slots__ = ("_future", "absorbed", "record")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def __init__(self) -> None:
         self._future: asyncio.Future[None] | None = None
         self.record: Any = None
+        self.absorbed: BaseException | None = None
 
     def resolve(self, record: Any) -> None:
         self.record = record
@@ -52,7 +61,7 @@ class AsyncioWaiter:
     async def wait(self, timeout: float | None) -> None:
         if self.record is not None:
             return
-        self._future = future = self._loop.create_future()
+        self._future = future = asyncio.get_running_loop().create_future()
         if timeout is None:
             await future
         else:
@@ -60,19 +69,21 @@ class AsyncioWaiter:
                 await future
 
     async def wait_shielded(self, limit: float) -> bool:
-        loop = self._loop
+        loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
         # The anyio shield stops anyio from re-delivering cancellation every
         # loop iteration; native asyncio cancellations (task.cancel(),
-        # asyncio.timeout) still arrive once each and are absorbed below.
+        # asyncio.timeout) still arrive once each and are kept below.
         with anyio.CancelScope(shield=True):
             while self.record is None and loop.time() < deadline:
                 self._future = future = loop.create_future()
                 timer = loop.call_at(deadline, _set_if_pending, future)
                 try:
                     await future
-                except asyncio.CancelledError:
-                    pass  # the caller re-raises its original exception
+                except asyncio.CancelledError as exc:
+                    # task.cancelling() has counted it: whoever asked must
+                    # see it once the operation is settled.
+                    self.absorbed = exc
                 finally:
                     timer.cancel()
         return self.record is not None
@@ -85,6 +96,9 @@ def _set_if_pending(future: asyncio.Future[None]) -> None:
 
 class TrioWaiter:
     __slots__ = ("_event", "record")
+
+    #: trio's shield defers cancellation instead: nothing is ever absorbed
+    absorbed: BaseException | None = None
 
     def __init__(self) -> None:
         import trio

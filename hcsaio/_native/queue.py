@@ -34,6 +34,9 @@ WAKE_SOCKET: Final = 2
 COMPLETION: Final = 1
 EVENT: Final = 2
 
+#: Token bits below the dispatcher slot: the sequence number.
+SEQUENCE_BITS: Final[int] = int(lib.HB_TOKEN_SEQ_BITS)
+
 # hb_record, field by field, in native layout:
 #   token Q, kind I, status i, doc P, doc_len N, operation P,
 #   ProcessId I, Reserved I, StdInput P, StdOutput P, StdError P,
@@ -160,6 +163,19 @@ class NativeQueue:
         return QueueStats(
             int(out.pushed), int(out.wakes), int(out.drained), int(out.drains), int(out.high_water)
         )
+
+
+def reserve_sequences(count: int) -> int:
+    """The first of ``count`` token sequences nobody else in the process
+    ever gets (the bridge's counter only grows, so a late completion for a
+    closed dispatcher can never match a token of the loop that reused its
+    slot)."""
+    first = int(lib.hb_sequence_reserve(count))
+    if first == 0:
+        raise RuntimeError(
+            f"hcsaio has used up the 2**{SEQUENCE_BITS} operation tokens of this process"
+        )
+    return first
 
 
 def global_stats() -> GlobalStats:

@@ -115,8 +115,7 @@ async def test_timeout_zero_still_follows_the_contract(fake) -> None:
     await settle(fake, before)
 
 
-async def test_operation_outliving_the_grace_is_abandoned_then_closed(fake, monkeypatch) -> None:
-    monkeypatch.setattr(_operation, "CANCEL_GRACE", 0.05)
+async def test_operation_outliving_the_grace_is_abandoned_then_closed(fake) -> None:
     system = await fake.create_system()
     before = fake.live()
     with pytest.raises(HcsTimeoutError) as info:
@@ -126,6 +125,7 @@ async def test_operation_outliving_the_grace_is_abandoned_then_closed(fake, monk
             "HcsStartComputeSystem",
             fake.start(system, "delay_us=400000"),
             timeout=0.02,
+            cancel_grace=0.05,
         )
     assert info.value.outcome is None
     assert "abandoned" in str(info.value)

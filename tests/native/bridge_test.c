@@ -30,7 +30,8 @@
  *      HcsCloseComputeSystem returns, no event follows;
  *   5. process information carries real pipe handles (HANDLEs, fds) that work;
  *   6. records for a closed dispatcher become orphans the bridge disposes
- *      of (operations closed, documents freed);
+ *      of (operations closed, documents freed), also after its slot was
+ *      reopened thousands of times: token sequences are never reused;
  *   7. synchronous calls run on the bridge's worker pool: never more threads
  *      than its size however many calls wait; a call given up while queued
  *      is never made, nor one whose deadline passed; results nobody takes
@@ -163,16 +164,26 @@ static size_t pump(int32_t slot, intptr_t rsock, size_t expected, int idle_ms, r
 }
 
 /* ---- completions ---- */
+#define SEQ_MASK ((((uint64_t)1) << HB_TOKEN_SEQ_BITS) - 1)
+
+/* Sequences for `count` tokens, as hcsaio._dispatch reserves them. */
+static uint64_t reserve(uint64_t count) {
+    uint64_t first = hb_sequence_reserve(count);
+    CHECK(first != 0, "hb_sequence_reserve(%llu) failed", (unsigned long long)count);
+    return first;
+}
+
 typedef struct completion_batch {
     int32_t lib;
-    uint64_t token_high; /* library, slot and generation bits */
-    uint32_t first, count;
+    uint64_t token_high; /* library and slot bits */
+    uint64_t first;      /* the batch's first sequence */
+    uint32_t count;
     uint8_t *seen;
     size_t received;
 } completion_batch;
 
 /* Script of operation `seq` for the fake, and what must come back. */
-static void script_for(uint32_t seq, int hold, char16_t *out, size_t cap, int32_t *hr, char *doc,
+static void script_for(uint64_t seq, int hold, char16_t *out, size_t cap, int32_t *hr, char *doc,
                        size_t doc_cap) {
     char text[128];
     const char *prefix = hold ? "hold;" : "";
@@ -182,7 +193,7 @@ static void script_for(uint32_t seq, int hold, char16_t *out, size_t cap, int32_
         *hr = HCS_E_OPERATION_TIMEOUT_HR;
         snprintf(text, sizeof text, "%shr=0x80370118", prefix);
     } else if (seq % 5 == 0) {
-        snprintf(doc, doc_cap, "{\"seq\":%u}", seq);
+        snprintf(doc, doc_cap, "{\"seq\":%llu}", (unsigned long long)seq);
         snprintf(text, sizeof text, "%sdoc=%s", prefix, doc);
     } else {
         snprintf(text, sizeof text, "%s", hold ? "hold" : "");
@@ -193,31 +204,34 @@ static void script_for(uint32_t seq, int hold, char16_t *out, size_t cap, int32_
 static void on_completion_record(const hb_record *rec, void *arg) {
     completion_batch *b = (completion_batch *)arg;
     CHECK(rec->kind == HB_RECORD_COMPLETION, "record kind %u, expected a completion", rec->kind);
-    CHECK((rec->token & ~(uint64_t)0xFFFFFFFF) == b->token_high, "token %llx is not this batch's",
+    CHECK((rec->token & ~SEQ_MASK) == b->token_high, "token %llx is not this batch's",
           (unsigned long long)rec->token);
-    uint32_t seq = (uint32_t)rec->token;
-    CHECK(seq >= b->first && seq < b->first + b->count, "sequence %u outside the batch", seq);
-    CHECK(!b->seen[seq - b->first], "operation %u completed twice", seq);
+    uint64_t seq = rec->token & SEQ_MASK;
+    CHECK(seq >= b->first && seq < b->first + b->count, "sequence %llu outside the batch",
+          (unsigned long long)seq);
+    CHECK(!b->seen[seq - b->first], "operation %llu completed twice", (unsigned long long)seq);
     b->seen[seq - b->first] = 1;
     b->received++;
     char16_t script[160];
     int32_t hr;
     char doc[64];
     script_for(seq, 0, script, 160, &hr, doc, sizeof doc);
-    CHECK(rec->status == hr, "operation %u: HRESULT 0x%08x, expected 0x%08x", seq,
-          (unsigned)rec->status, (unsigned)hr);
+    CHECK(rec->status == hr, "operation %llu: HRESULT 0x%08x, expected 0x%08x",
+          (unsigned long long)seq, (unsigned)rec->status, (unsigned)hr);
     if (doc[0]) {
         CHECK(rec->doc != NULL && strcmp(rec->doc, doc) == 0 && rec->doc_len == strlen(doc),
-              "operation %u: document %s, expected %s", seq, rec->doc ? rec->doc : "(null)", doc);
+              "operation %llu: document %s, expected %s", (unsigned long long)seq,
+              rec->doc ? rec->doc : "(null)", doc);
     } else {
-        CHECK(rec->doc == NULL, "operation %u: unexpected document %s", seq, rec->doc);
+        CHECK(rec->doc == NULL, "operation %llu: unexpected document %s", (unsigned long long)seq,
+              rec->doc);
     }
-    CHECK(rec->operation != NULL, "operation %u: no operation handle", seq);
+    CHECK(rec->operation != NULL, "operation %llu: no operation handle", (unsigned long long)seq);
     hb_free(rec->doc);
     hb_call_HcsCloseOperation(b->lib, rec->operation);
 }
 
-static void start_operation(completion_batch *b, HCS_SYSTEM system, uint32_t seq, int hold,
+static void start_operation(completion_batch *b, HCS_SYSTEM system, uint64_t seq, int hold,
                             HCS_OPERATION_COMPLETION callback) {
     char16_t script[160];
     int32_t hr;
@@ -230,11 +244,10 @@ static void start_operation(completion_batch *b, HCS_SYSTEM system, uint32_t seq
     CHECK(started == S_OK_HR, "HcsStartComputeSystem: 0x%08x", (unsigned)started);
 }
 
-static void batch_init(completion_batch *b, int32_t lib, uint64_t token_base, uint32_t first,
-                       uint32_t count) {
+static void batch_init(completion_batch *b, int32_t lib, uint64_t token_base, uint32_t count) {
     b->lib = lib;
     b->token_high = token_base | ((uint64_t)lib << 56);
-    b->first = first;
+    b->first = reserve(count);
     b->count = count;
     b->seen = (uint8_t *)calloc(count, 1);
     b->received = 0;
@@ -244,7 +257,8 @@ static void batch_init(completion_batch *b, int32_t lib, uint64_t token_base, ui
 static void batch_verify(completion_batch *b, const char *phase) {
     CHECK(b->received == b->count, "%s: %zu of %u completions arrived", phase, b->received,
           b->count);
-    for (uint32_t i = 0; i < b->count; i++) CHECK(b->seen[i], "%s: %u lost", phase, b->first + i);
+    for (uint32_t i = 0; i < b->count; i++)
+        CHECK(b->seen[i], "%s: %llu lost", phase, (unsigned long long)(b->first + i));
     free(b->seen);
 }
 
@@ -583,7 +597,7 @@ static int32_t open_fake(const char *path) {
 
 static HCS_SYSTEM create_system(int32_t lib, uint64_t token_base, int32_t slot, intptr_t rsock,
                                 pump_counts *pc) {
-    uint64_t token = token_base | ((uint64_t)lib << 56) | 0xFFFFFF00u;
+    uint64_t token = token_base | ((uint64_t)lib << 56) | reserve(1);
     HCS_OPERATION op = hb_call_HcsCreateOperation(lib, (void *)(uintptr_t)token, hb_on_completion);
     HCS_SYSTEM system = NULL;
     int32_t hr = hb_call_HcsCreateComputeSystem(lib, u"bridge-test-system", u"", op, NULL, &system);
@@ -607,7 +621,7 @@ static void test_completions(int32_t lib, HCS_SYSTEM system, int32_t slot, uint6
 
     /* A: started in batches while the loop drains between them. */
     completion_batch a;
-    batch_init(&a, lib, base, 1, PHASE_A);
+    batch_init(&a, lib, base, PHASE_A);
     hb_dispatcher_stats(slot, &before);
     uint64_t t0 = wt_now_us();
     for (uint32_t i = 0; i < PHASE_A; i++) {
@@ -629,7 +643,7 @@ static void test_completions(int32_t lib, HCS_SYSTEM system, int32_t slot, uint6
 
     /* B: a burst, released at once to the fake's 8 worker threads. */
     completion_batch b;
-    batch_init(&b, lib, base, 100000, PHASE_B);
+    batch_init(&b, lib, base, PHASE_B);
     for (uint32_t i = 0; i < PHASE_B; i++) start_operation(&b, system, b.first + i, 1, hb_on_completion);
     hb_dispatcher_stats(slot, &before);
     pump_counts burst = {0, 0};
@@ -662,7 +676,7 @@ static void test_completions(int32_t lib, HCS_SYSTEM system, int32_t slot, uint6
     g_thread_count = 0;
     hb_mutex_unlock(&g_thread_lock);
     completion_batch c;
-    batch_init(&c, lib, base, 200000, PHASE_C);
+    batch_init(&c, lib, base, PHASE_C);
     for (uint32_t i = 0; i < PHASE_C; i++) start_operation(&c, system, c.first + i, 0, observing_completion);
     pump(slot, rsock, PHASE_C, IDLE_TIMEOUT_MS, on_completion_record, &c, &pc);
     batch_verify(&c, "observed completions");
@@ -689,7 +703,7 @@ static void test_eventfd_wake(int32_t lib, HCS_SYSTEM system) {
 
 static void test_events(int32_t lib, HCS_SYSTEM system, int32_t slot, uint64_t base, intptr_t rsock) {
     pump_counts pc = {0, 0};
-    uint64_t token = base | ((uint64_t)lib << 56) | 0xFFFFFF01u;
+    uint64_t token = base | ((uint64_t)lib << 56) | reserve(1);
     int32_t hr = hb_call_HcsSetComputeSystemCallback(lib, system, HcsEventOptionNone,
                                                      (void *)(uintptr_t)token, hb_on_event);
     CHECK(hr == S_OK_HR, "HcsSetComputeSystemCallback: 0x%08x", (unsigned)hr);
@@ -728,7 +742,7 @@ static void test_events(int32_t lib, HCS_SYSTEM system, int32_t slot, uint64_t b
 
 static void test_process(int32_t lib, int32_t slot, uint64_t base, intptr_t rsock, pump_counts *pc) {
     HCS_SYSTEM system = create_system(lib, base, slot, rsock, pc);
-    uint64_t token = base | ((uint64_t)lib << 56) | 0xFFFFFF02u;
+    uint64_t token = base | ((uint64_t)lib << 56) | reserve(1);
     HCS_OPERATION op = hb_call_HcsCreateOperation(lib, (void *)(uintptr_t)token, hb_on_completion);
     HCS_PROCESS process = NULL;
     int32_t hr = hb_call_HcsCreateProcess(lib, system, u"", op, NULL, &process);
@@ -757,7 +771,7 @@ static void test_orphans(int32_t lib, HCS_SYSTEM system) {
     hb_global_stats g0;
     hb_global_stats_get(&g0);
     completion_batch o;
-    batch_init(&o, lib, base, 300000, ORPHANS);
+    batch_init(&o, lib, base, ORPHANS);
     for (uint32_t i = 0; i < ORPHANS; i++) start_operation(&o, system, o.first + i, 1, hb_on_completion);
     hb_dispatcher_close(slot); /* the loop went away with operations in flight */
     CHECK(fake.release() == ORPHANS, "release");
@@ -771,6 +785,48 @@ static void test_orphans(int32_t lib, HCS_SYSTEM system) {
           (unsigned long long)(g1.orphaned - g0.orphaned), ORPHANS);
     free(o.seen);
     result_line("orphans_disposed", g1.orphaned - g0.orphaned);
+    wt_close_socket(rsock);
+    wt_close_socket(wsock);
+}
+
+/* A late completion for a closed dispatcher's token stays an orphan after
+ * its slot was reopened thousands of times: a slot accepts only sequences
+ * reserved after it opened, and none is ever handed out twice (a 12-bit
+ * generation, advanced at each open and close, came round every 2048). */
+static void test_stale_token(int32_t lib, HCS_SYSTEM system) {
+    intptr_t rsock, wsock;
+    CHECK(wt_socketpair(&rsock, &wsock, 1) == 0, "socket pair");
+    uint64_t base;
+    int32_t slot = hb_dispatcher_open(HB_WAKE_SOCKET, wsock, &base);
+    CHECK(slot >= 1, "stale-token dispatcher");
+    completion_batch late;
+    batch_init(&late, lib, base, 1);
+    start_operation(&late, system, late.first, 1, hb_on_completion); /* held */
+    hb_dispatcher_close(slot);
+    for (int i = 0; i < 5000; i++) {
+        uint64_t again_base;
+        int32_t again = hb_dispatcher_open(HB_WAKE_NONE, 0, &again_base);
+        CHECK(again == slot, "cycle %d opened slot %d, not %d", i, again, slot);
+        hb_dispatcher_close(again);
+    }
+    uint64_t reopened_base;
+    int32_t reopened = hb_dispatcher_open(HB_WAKE_SOCKET, wsock, &reopened_base);
+    CHECK(reopened == slot && reopened_base == base, "the slot was not reused");
+    hb_global_stats g0, g1;
+    hb_global_stats_get(&g0);
+    CHECK(fake.release() == 1, "release the late completion");
+    uint64_t deadline = wt_now_us() + 10000000;
+    do {
+        wt_sleep_ms(5);
+        hb_global_stats_get(&g1);
+    } while (g1.orphaned == g0.orphaned && wt_now_us() < deadline);
+    CHECK(g1.orphaned == g0.orphaned + 1, "the stale completion was not disposed of");
+    hb_record *records = NULL;
+    size_t n = hb_dispatcher_drain(reopened, &records);
+    CHECK(n == 0, "a stale token reached the dispatcher that reused its slot");
+    result_line("stale_token_rejected", 1);
+    free(late.seen);
+    hb_dispatcher_close(reopened);
     wt_close_socket(rsock);
     wt_close_socket(wsock);
 }
@@ -826,6 +882,7 @@ int main(void) {
     test_eventfd_wake(lib, system);
 #endif
     test_orphans(lib, system);
+    test_stale_token(lib, system);
     test_events(lib, system, slot, base, rsock); /* closes the system */
     test_process(lib, slot, base, rsock, &pc);
     test_sync_calls(lib, slot, base, rsock);

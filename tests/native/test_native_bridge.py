@@ -62,6 +62,7 @@ def test_bridge_native(sanitize: bool, tmp_path: Path) -> None:
     assert r["events"] == 20000
     assert r["events_after_close"] == 0
     assert r["orphans_disposed"] == 1000
+    assert r["stale_token_rejected"] == 1
     assert r["process_pipe_handles_work"] == 1
     # Synchronous calls: 16 on a pool of 4, 4 given up while queued (never
     # made) and 2 while running (their handles closed by the bridge).

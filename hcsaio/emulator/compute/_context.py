@@ -48,6 +48,6 @@ class ServiceContext:
             "Processes": sum(
                 1 for s in systems for p in s.processes.values() if not p.exited.is_set()
             ),
-            "Faults": {"Delays": self.faults.describe()},
+            "Faults": self.faults.status(),
             "WatchdogPid": watchdog.pid if (watchdog := _watchdog.current()) else None,
         }

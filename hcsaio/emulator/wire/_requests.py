@@ -22,10 +22,18 @@ class RequestContext:
     def __init__(self, request_id: int) -> None:
         self.request_id = request_id
         self._cancelled = False
+        self._deaf = False
         # wake-ups of the waits in progress (usually none, at most one)
         self._wakers: list[Callable[[], None]] = []
 
+    def ignore_cancel(self) -> None:
+        """From now on a cancel request changes nothing (the IgnoreCancel
+        fault: Windows documents HcsCancelOperation as E_NOTIMPL)."""
+        self._deaf = True
+
     def cancel(self) -> None:
+        if self._deaf:
+            return
         self._cancelled = True
         for wake in list(self._wakers):
             wake()
