@@ -22,10 +22,10 @@ import pytest
 import hcsaio
 from hcsaio import errors
 from hcsaio._core import _dispatch
+from hcsaio._core import _hcs_operation as native_operation
+from hcsaio._core import _hcs_process as native_process
+from hcsaio._core import _hcs_system as native_system
 from hcsaio._errors_table import ERROR_TABLE
-from hcsaio._native import operation as native_operation
-from hcsaio._native import process as native_process
-from hcsaio._native import system as native_system
 from hcsaio.compute import _run
 from hcsaio.compute._service import modify_service_settings_raw
 

@@ -21,9 +21,9 @@ import anyio
 import pytest
 
 from hcsaio._core import _dispatch, _operation
+from hcsaio._core import _hcs_system as native_system
 from hcsaio._core._dispatch import all_pending, current_dispatcher
 from hcsaio._native import queue as native_queue
-from hcsaio._native import system as native_system
 from hcsaio.errors import HcsTimeoutError
 
 from .conftest import settle

@@ -12,11 +12,11 @@ import anyio
 import pytest
 import uvloop
 
+from hcsaio._core import _hcs_operation as native_operation
+from hcsaio._core import _hcs_system as native_system
 from hcsaio._core import _operation
 from hcsaio._core._dispatch import current_dispatcher
-from hcsaio._native import operation as native_operation
 from hcsaio._native import queue as native_queue
-from hcsaio._native import system as native_system
 
 from .conftest import open_fds
 
