@@ -22,7 +22,6 @@ mounts such a layer must write the whiteouts first (still to do, issue 15).
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -98,7 +97,7 @@ def check_new_layer(path: Path) -> None:
 
 
 def check_parents(parent_layer_paths: list[str] | tuple[str, ...]) -> list[str]:
-    if isinstance(parent_layer_paths, str | bytes):
+    if isinstance(parent_layer_paths, str | bytes):  # type: ignore[unreachable, unused-ignore]
         raise TypeError("parent_layer_paths is a list of layer folders, not one string")
     out = []
     for parent in parent_layer_paths:
@@ -137,27 +136,21 @@ def read_meta(layer: Path) -> LayerMeta:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a layer folder completely, read-only folders included."""
+    """Remove a layer folder completely, read-only folders included (without
+    root, a folder without write permission would keep its entries)."""
+    if not os.path.lexists(path):
+        return
+    if not is_root():
+        for top, dirs, _files in os.walk(path):
+            for d in dirs:
+                full = os.path.join(top, d)
+                if not os.path.islink(full):
+                    os.chmod(full, stat.S_IRWXU)
+    shutil.rmtree(path, ignore_errors=False, onerror=_gone_is_fine)
 
-    def fix(func: object, p: str, exc: BaseException) -> None:
-        if isinstance(exc, FileNotFoundError):
-            return
-        if isinstance(exc, PermissionError):
-            parent = os.path.dirname(p)
-            os.chmod(parent, stat.S_IRWXU)
-            if os.path.isdir(p) and not os.path.islink(p):
-                os.chmod(p, stat.S_IRWXU)
-                shutil.rmtree(p, onexc=fix) if sys.version_info >= (3, 12) else shutil.rmtree(p)
-            else:
-                os.unlink(p)
-            return
-        raise exc
 
-    try:
-        if sys.version_info >= (3, 12):
-            shutil.rmtree(path, onexc=fix)
-        else:
-            shutil.rmtree(path, onerror=lambda f, p, e: fix(f, p, e[1]))
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            raise
+def _gone_is_fine(
+    func: object, p: str, exc: tuple[type[BaseException], BaseException, object]
+) -> None:
+    if not isinstance(exc[1], FileNotFoundError):
+        raise exc[1]
