@@ -5,8 +5,12 @@ written; ``await export_layer_to_tar(dest, path, parent_layer_paths)``.
 Source and dest are paths, binary files or anyio byte streams.
 """
 
+import sys
+
 from .storage._errors import LayerTarError, TruncatedTarError, UnsafeEntryError
-from .storage._layer_tar import export_layer_to_tar, import_layer_from_tar
+
+if sys.platform != "win32":  # POSIX layer folders only, for now
+    from .storage._layer_tar import export_layer_to_tar, import_layer_from_tar
 
 __all__ = [
     "LayerTarError",

@@ -4,6 +4,8 @@ The computestorage and wclayer calls (which need the bridge's native worker
 pool) are still to come; see docs/storage.md.
 """
 
+import sys
+
 from ._errors import (
     DigestMismatchError,
     ImageInUseError,
@@ -12,7 +14,9 @@ from ._errors import (
     TruncatedTarError,
     UnsafeEntryError,
 )
-from ._layer_tar import export_layer_to_tar, import_layer_from_tar
+
+if sys.platform != "win32":  # POSIX layer folders only, for now
+    from ._layer_tar import export_layer_to_tar, import_layer_from_tar
 
 __all__ = [
     "DigestMismatchError",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import sys
 import tarfile
 from collections.abc import Callable
 from decimal import Decimal
@@ -22,6 +23,11 @@ from anyio.abc import ByteReceiveStream, ByteSendStream
 from . import _layout as L
 from ._errors import LayerTarError, TruncatedTarError, UnsafeEntryError
 from ._worker import AsyncStreamReader, AsyncStreamWriter, Stop, run_blocking
+
+# The Windows side (BackupRead/BackupWrite through wclayer) is not written yet;
+# this module writes POSIX layer folders. The assert also tells mypy
+# --platform win32 not to check the POSIX calls below.
+assert sys.platform != "win32", "layer tar import/export is POSIX-only for now (issue 15)"
 
 __all__ = ["export_layer_to_tar", "import_layer_from_tar"]
 
