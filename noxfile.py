@@ -69,7 +69,7 @@ def _pytest(session: nox.Session, *args: str, env: dict[str, str] | None = None)
 def tests(session: nox.Session) -> None:
     """The whole suite. Extra arguments go to pytest. Every extra is
     installed, so no test of an optional feature (--plot) skips in CI."""
-    _install_package(session, "test", "bench", "plot")
+    _install_package(session, "test", "bench", "plot", "storage")
     _pytest(session, *_test_args(session.posargs))
 
 
