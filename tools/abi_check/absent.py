@@ -99,6 +99,13 @@ ABSENT: tuple[Absent, ...] = (
     # ---- HRESULTs (hcs_errors.h and hcsaio/_errors_table.py) ----
     Absent("error", "HCS_E_*", _NO_FACILITY_COMPUTE),
     Absent("error", "ERROR_VMCOMPUTE_*", _NO_FACILITY_COMPUTE),
+    Absent(
+        "error",
+        "RO_E_CLOSED",
+        'winerror.h\'s 0x80000013 ("the object has been closed"), in the WinRT part of '
+        "the Windows SDK that mingw-w64's winerror.h does not carry; hcsaio uses it for "
+        "HandleClosed because HCS itself never returns it",
+    ),
 )
 
 
