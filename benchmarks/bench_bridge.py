@@ -322,8 +322,8 @@ class _CountingWaiter(AsyncioWaiter):
 
     __slots__ = ("countdown",)
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, countdown: _Countdown) -> None:
-        super().__init__(loop)
+    def __init__(self, countdown: _Countdown) -> None:
+        super().__init__()
         self.countdown = countdown
 
     def resolve(self, record: Any) -> None:
@@ -347,7 +347,7 @@ class Bridge:
         dispatcher = current_dispatcher()
         countdown = _Countdown(n, loop.create_future())
         new_waiter = dispatcher._new_waiter
-        dispatcher._new_waiter = lambda: _CountingWaiter(loop, countdown)
+        dispatcher._new_waiter = lambda: _CountingWaiter(countdown)
         ops = []
         try:
             for _ in range(n):
